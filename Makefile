@@ -1,0 +1,51 @@
+# Ordna — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := wsgi.py
+LINT_PATHS := $(wildcard app fortnox_sandbox tests benchmarks scripts)
+
+.PHONY: run test lint format bench clean translations extract-messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -d app/translations
+
+## make run: the app on its embedded defaults (SQLite, bundled Fortnox sandbox, in-process jobs)
+run: $(STAMP) translations
+	@mkdir -p instance
+	ORDNA_ENV=development $(BIN)/flask db upgrade
+	@ORDNA_ENV=development $(BIN)/flask demo-data 2>/dev/null && echo "Loaded demo data." || true
+	@ORDNA_ENV=development $(BIN)/python scripts/run_dev.py
+
+## make test: the whole suite (SQLite and in-process jobs unless TEST_DATABASE_URL/REDIS_URL are set)
+test: $(STAMP) translations
+	./scripts/ensure-system-packages.sh
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: $(STAMP)
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract --quiet -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update --quiet -i app/translations/messages.pot -d app/translations
+
+clean:
+	rm -rf $(VENV) instance/ordna.sqlite3

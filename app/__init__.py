@@ -1,0 +1,67 @@
+"""Ordna: the application factory. A table of contents, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import Config
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    """Build the app from a config class (default: `Config`, read from the environment).
+
+    Raises RuntimeError when no SECRET_KEY is set outside development and tests."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config or Config)
+    if not app.config.get("SECRET_KEY") and not app.config.get("ALLOW_INSECURE_SECRET"):
+        raise RuntimeError("SECRET_KEY must be set (see README: Configuration)")
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered with the metadata)
+    from app.auth.services import load_user
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.i18n import select_locale
+    from app.jobs import init_jobs
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.user_loader(load_user)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    init_jobs(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import init_api
+    from app.auth.routes import bp as auth_bp
+    from app.main.routes import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    init_api(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import init_cli
+
+    init_cli(app)

@@ -1,0 +1,91 @@
+"""/api/v1/articles. Everyone reads; admin and office write (prices are theirs)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlalchemy import func, or_, select
+
+from app.api.common import (
+    STAFF,
+    Number,
+    PageArgs,
+    Strict,
+    authenticate_request,
+    get_or_404,
+    length,
+    non_negative,
+    page_of,
+    paginate,
+    require_roles,
+    required_text,
+)
+from app.articles import services
+from app.articles.models import Article
+from app.extensions import db
+
+bp = Blueprint("api_articles", __name__, url_prefix="/api/v1", description="Artiklar")
+bp.before_request(authenticate_request)
+
+
+class ArticleSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    article_number = fields.String(required=True, validate=required_text(50))
+    name = fields.String(required=True, validate=required_text(200))
+    unit = fields.String(allow_none=True, validate=length(20))
+    price = Number(places=2, validate=non_negative(9_999_999_999.99))
+    active = fields.Boolean()
+    hidden = fields.Boolean()
+
+
+class ArticleUpdateSchema(ArticleSchema):
+    article_number = fields.String(validate=required_text(50))
+    name = fields.String(validate=required_text(200))
+
+
+class ArticleQuery(PageArgs):
+    q = fields.String(load_default=None)
+    active = fields.Boolean(load_default=None)
+
+
+@bp.route("/articles")
+class Articles(MethodView):
+    @bp.arguments(ArticleQuery, location="query")
+    @bp.response(200, page_of(ArticleSchema))
+    def get(self, args: dict) -> dict:
+        query = select(Article).order_by(Article.article_number)
+        if args.get("q"):
+            like = f"%{args['q'].lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(Article.name).like(like),
+                    func.lower(Article.article_number).like(like),
+                )
+            )
+        if args.get("active") is not None:
+            query = query.where(Article.active.is_(args["active"]))
+        return paginate(query, args)
+
+    @require_roles(*STAFF)
+    @bp.arguments(ArticleSchema)
+    @bp.response(201, ArticleSchema)
+    def post(self, data: dict) -> Article:
+        article = services.create_article(data)
+        db.session.commit()
+        return article
+
+
+@bp.route("/articles/<int:article_id>")
+class ArticleById(MethodView):
+    @bp.response(200, ArticleSchema)
+    def get(self, article_id: int) -> Article:
+        return get_or_404(Article, article_id)
+
+    @require_roles(*STAFF)
+    @bp.arguments(ArticleUpdateSchema)
+    @bp.response(200, ArticleSchema)
+    def patch(self, data: dict, article_id: int) -> Article:
+        article = services.update_article(get_or_404(Article, article_id), data)
+        db.session.commit()
+        return article

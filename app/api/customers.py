@@ -1,0 +1,247 @@
+"""/api/v1/customers, /facilities and /service-objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import func, or_, select
+
+from app.api.common import (
+    STAFF,
+    Loose,
+    Number,
+    PageArgs,
+    Strict,
+    authenticate_request,
+    get_or_404,
+    length,
+    non_negative,
+    page_of,
+    paginate,
+    require_roles,
+    required_text,
+)
+from app.customers import services
+from app.customers.models import Customer, Facility, ServiceObject
+from app.extensions import db
+
+bp = Blueprint(
+    "api_customers", __name__, url_prefix="/api/v1", description="Kunder och anläggningar"
+)
+bp.before_request(authenticate_request)
+
+
+class ContactSchema(Strict):
+    id = fields.Integer()
+    name = fields.String(required=True, validate=required_text(120))
+    phone = fields.String(allow_none=True, validate=length(50))
+    email = fields.Email(allow_none=True, validate=length(254))
+
+
+class AddressMixin:
+    address1 = fields.String(allow_none=True, validate=length(200))
+    address2 = fields.String(allow_none=True, validate=length(200))
+    zip_code = fields.String(allow_none=True, validate=length(20))
+    city = fields.String(allow_none=True, validate=length(100))
+    country = fields.String(allow_none=True, validate=length(100))
+
+
+CustomFields = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+
+
+class CustomerSchema(AddressMixin, Strict):
+    id = fields.Integer(dump_only=True)
+    customer_number = fields.String(validate=length(20))
+    name = fields.String(required=True, validate=required_text(200))
+    organisation_number = fields.String(allow_none=True, validate=length(30))
+    email = fields.Email(allow_none=True, validate=length(254))
+    phone = fields.String(allow_none=True, validate=length(50))
+    subgroup_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    contacts = fields.List(fields.Nested(ContactSchema))
+    custom_fields = CustomFields
+    tags = fields.Method("dump_tags", deserialize="load_tags")
+    facility_ids = fields.Method("dump_facility_ids", dump_only=True)
+
+    def dump_tags(self, customer: Customer) -> list[str]:
+        return [t.name for t in customer.tags]
+
+    def load_tags(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise validate.ValidationError("Ange en lista med texter.")
+        if any(len(v) > 60 for v in value):
+            raise validate.ValidationError("Högst 60 tecken per tagg.")
+        return value
+
+    def dump_facility_ids(self, customer: Customer) -> list[int]:
+        return [f.id for f in customer.facilities]
+
+
+class CustomerUpdateSchema(CustomerSchema):
+    name = fields.String(validate=required_text(200))
+
+
+class CustomerQuery(PageArgs):
+    q = fields.String(load_default=None, metadata={"description": "Sök på nummer eller namn"})
+    active = fields.Boolean(load_default=None)
+
+
+class FacilitySchema(AddressMixin, Strict):
+    id = fields.Integer(dump_only=True)
+    customer_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=required_text(200))
+    custom_fields = CustomFields
+    service_object_ids = fields.Method("dump_so_ids", dump_only=True)
+
+    def dump_so_ids(self, facility: Facility) -> list[int]:
+        return [s.id for s in facility.service_objects]
+
+
+class FacilityUpdateSchema(FacilitySchema):
+    customer_id = fields.Integer()
+    name = fields.String(validate=required_text(200))
+
+
+class FacilityQuery(PageArgs):
+    customer_id = fields.Integer(load_default=None)
+
+
+class ServiceObjectSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    facility_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=required_text(200))
+    machine_number = fields.String(allow_none=True, validate=length(60))
+    serial_number = fields.String(allow_none=True, validate=length(100))
+    operating_hours = Number(places=1, allow_none=True, validate=non_negative(1e10))
+    comment = fields.String(allow_none=True, validate=length(5000))
+
+
+class ServiceObjectUpdateSchema(ServiceObjectSchema):
+    facility_id = fields.Integer()
+    name = fields.String(validate=required_text(200))
+
+
+class ServiceObjectQuery(PageArgs):
+    facility_id = fields.Integer(load_default=None)
+
+
+class Empty(Loose):
+    pass
+
+
+@bp.route("/customers")
+class Customers(MethodView):
+    @bp.arguments(CustomerQuery, location="query")
+    @bp.response(200, page_of(CustomerSchema))
+    def get(self, args: dict) -> dict:
+        """Kunder, sidvis."""
+        query = select(Customer).order_by(Customer.customer_number)
+        if args.get("q"):
+            like = f"%{args['q'].lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(Customer.name).like(like),
+                    func.lower(Customer.customer_number).like(like),
+                )
+            )
+        if args.get("active") is not None:
+            query = query.where(Customer.active.is_(args["active"]))
+        return paginate(query, args)
+
+    @bp.arguments(CustomerSchema)
+    @bp.response(201, CustomerSchema)
+    def post(self, data: dict) -> Customer:
+        """Skapa en kund (kundnumret väljs automatiskt om det saknas)."""
+        customer = services.create_customer(data)
+        db.session.commit()
+        return customer
+
+
+@bp.route("/customers/<int:customer_id>")
+class CustomerById(MethodView):
+    @bp.response(200, CustomerSchema)
+    def get(self, customer_id: int) -> Customer:
+        return get_or_404(Customer, customer_id)
+
+    @bp.arguments(CustomerUpdateSchema)
+    @bp.response(200, CustomerSchema)
+    def patch(self, data: dict, customer_id: int) -> Customer:
+        customer = services.update_customer(get_or_404(Customer, customer_id), data)
+        db.session.commit()
+        return customer
+
+    @require_roles(*STAFF)
+    @bp.response(204)
+    def delete(self, customer_id: int) -> None:
+        """Ta bort en kund utan ordrar (admin och kontor)."""
+        services.delete_customer(get_or_404(Customer, customer_id))
+        db.session.commit()
+
+
+@bp.route("/facilities")
+class Facilities(MethodView):
+    @bp.arguments(FacilityQuery, location="query")
+    @bp.response(200, page_of(FacilitySchema))
+    def get(self, args: dict) -> dict:
+        query = select(Facility).order_by(Facility.id)
+        if args.get("customer_id") is not None:
+            query = query.where(Facility.customer_id == args["customer_id"])
+        return paginate(query, args)
+
+    @bp.arguments(FacilitySchema)
+    @bp.response(201, FacilitySchema)
+    def post(self, data: dict) -> Facility:
+        facility = services.create_facility(data)
+        db.session.commit()
+        return facility
+
+
+@bp.route("/facilities/<int:facility_id>")
+class FacilityById(MethodView):
+    @bp.response(200, FacilitySchema)
+    def get(self, facility_id: int) -> Facility:
+        return get_or_404(Facility, facility_id)
+
+    @bp.arguments(FacilityUpdateSchema)
+    @bp.response(200, FacilitySchema)
+    def patch(self, data: dict, facility_id: int) -> Facility:
+        facility = services.update_facility(get_or_404(Facility, facility_id), data)
+        db.session.commit()
+        return facility
+
+
+@bp.route("/service-objects")
+class ServiceObjects(MethodView):
+    @bp.arguments(ServiceObjectQuery, location="query")
+    @bp.response(200, page_of(ServiceObjectSchema))
+    def get(self, args: dict) -> dict:
+        query = select(ServiceObject).order_by(ServiceObject.id)
+        if args.get("facility_id") is not None:
+            query = query.where(ServiceObject.facility_id == args["facility_id"])
+        return paginate(query, args)
+
+    @bp.arguments(ServiceObjectSchema)
+    @bp.response(201, ServiceObjectSchema)
+    def post(self, data: dict) -> ServiceObject:
+        service_object = services.create_service_object(data)
+        db.session.commit()
+        return service_object
+
+
+@bp.route("/service-objects/<int:service_object_id>")
+class ServiceObjectById(MethodView):
+    @bp.response(200, ServiceObjectSchema)
+    def get(self, service_object_id: int) -> ServiceObject:
+        return get_or_404(ServiceObject, service_object_id)
+
+    @bp.arguments(ServiceObjectUpdateSchema)
+    @bp.response(200, ServiceObjectSchema)
+    def patch(self, data: dict, service_object_id: int) -> ServiceObject:
+        service_object = services.update_service_object(
+            get_or_404(ServiceObject, service_object_id), data
+        )
+        db.session.commit()
+        return service_object

@@ -1,0 +1,285 @@
+"""/api/v1/orders with actions, article rows, service objects, comments and signing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from app.api.common import (
+    Loose,
+    Number,
+    PageArgs,
+    Strict,
+    authenticate_request,
+    current_api_user,
+    get_or_404,
+    length,
+    non_negative,
+    page_of,
+    paginate,
+    required_text,
+)
+from app.auth.models import User
+from app.customers.services import get_related
+from app.errors import NotFound
+from app.extensions import db
+from app.jobs import job_status
+from app.orders import services
+from app.orders.models import (
+    ArticleRow,
+    Comment,
+    FortnoxState,
+    Order,
+    OrderKind,
+    OrderServiceObject,
+    OrderStatus,
+)
+
+bp = Blueprint("api_orders", __name__, url_prefix="/api/v1", description="Ordrar")
+bp.before_request(authenticate_request)
+
+KINDS = validate.OneOf([k.value for k in OrderKind], error="Välj service, work eller sales.")
+STATUSES = validate.OneOf(
+    [s.value for s in OrderStatus],
+    error="Välj draft, in_progress, ready, sent, invoiced eller cancelled.",
+)
+
+
+class ActionSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    date = fields.Date(allow_none=True)
+    description = fields.String(required=True, validate=required_text(5000))
+    technician_id = fields.Integer(allow_none=True)
+    hours = Number(places=2, allow_none=True, validate=non_negative(9999))
+
+
+class ArticleRowSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    article_number = fields.Method(
+        "dump_article_number", deserialize="load_article_number", required=True
+    )
+    article_name = fields.Method("dump_article_name", dump_only=True)
+    description = fields.String(allow_none=True, validate=length(200))
+    quantity = Number(places=3, required=True, validate=non_negative(999_999_999))
+    price = Number(places=2, allow_none=True, validate=non_negative(9_999_999_999.99))
+    unit = fields.String(allow_none=True, validate=length(20))
+    date = fields.Date(allow_none=True)
+    technician_id = fields.Integer(allow_none=True)
+    service_object_id = fields.Integer(allow_none=True)
+    cost_center = fields.String(allow_none=True, validate=length(30))
+
+    def dump_article_number(self, row: ArticleRow) -> str:
+        return row.article.article_number
+
+    def dump_article_name(self, row: ArticleRow) -> str:
+        return row.article.name
+
+    def load_article_number(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > 50:
+            raise validate.ValidationError("Ange ett artikelnummer (högst 50 tecken).")
+        return value.strip()
+
+
+class OrderServiceObjectSchema(Strict):
+    service_object_id = fields.Integer(required=True)
+    name = fields.Method("dump_name", dump_only=True)
+    operating_hours = Number(places=1, allow_none=True, validate=non_negative(1e10))
+
+    def dump_name(self, link: OrderServiceObject) -> str:
+        return link.service_object.name
+
+
+class CommentSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    text = fields.String(required=True, validate=required_text(5000))
+    author_id = fields.Integer(dump_only=True)
+    author_name = fields.Method("dump_author", dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+    def dump_author(self, comment: Comment) -> str | None:
+        return comment.author.name if comment.author else None
+
+
+class SignatureSchema(Loose):
+    user_id = fields.Integer(allow_none=True)
+    user_name = fields.Method("dump_user", dump_only=True)
+    signed_at = fields.DateTime()
+    customer_name = fields.String()
+
+    def dump_user(self, data: dict) -> str | None:
+        return data.get("user_name")
+
+
+class FortnoxInfoSchema(Loose):
+    state = fields.String()
+    document_type = fields.String(allow_none=True)
+    document_number = fields.String(allow_none=True)
+    invoice_number = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class OrderSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    kind = fields.String(required=True, validate=KINDS)
+    number = fields.Integer(dump_only=True)
+    display_number = fields.String(dump_only=True)
+    status = fields.String(validate=STATUSES)
+    subgroup_id = fields.Integer(allow_none=True)
+    customer_id = fields.Integer(required=True)
+    facility_id = fields.Integer(allow_none=True)
+    contact_id = fields.Integer(allow_none=True)
+    orderer = fields.String(allow_none=True, validate=length(120))
+    assigned_user_id = fields.Integer(allow_none=True)
+    customer_order_number = fields.String(allow_none=True, validate=length(60))
+    description = fields.String(allow_none=True, validate=length(10000))
+    fault_cause = fields.String(allow_none=True, validate=length(10000))
+    delivery_date = fields.Date(allow_none=True)
+    custom_fields = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+    actions = fields.List(fields.Nested(ActionSchema))
+    article_rows = fields.List(fields.Nested(ArticleRowSchema))
+    service_objects = fields.List(fields.Nested(OrderServiceObjectSchema))
+    comments = fields.List(fields.Nested(CommentSchema), dump_only=True)
+    signature = fields.Method("dump_signature", dump_only=True)
+    fortnox = fields.Method("dump_fortnox", dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    def dump_signature(self, order: Order) -> dict | None:
+        if not order.is_signed:
+            return None
+        return {
+            "user_id": order.signed_by_id,
+            "user_name": order.signed_by.name if order.signed_by else None,
+            "signed_at": order.signed_at.isoformat() if order.signed_at else None,
+            "customer_name": order.signed_customer_name,
+        }
+
+    def dump_fortnox(self, order: Order) -> dict:
+        from app.integrations.references import send_reference
+
+        return {
+            "state": order.fortnox_state.value,
+            "document_type": order.fortnox_document_type,
+            "document_number": order.fortnox_document_number,
+            "invoice_number": order.fortnox_invoice_number,
+            "reference": send_reference(order),
+            "last_error": order.fortnox_last_error,
+        }
+
+
+class OrderUpdateSchema(OrderSchema):
+    kind = fields.String(dump_only=True)
+    customer_id = fields.Integer()
+
+
+class OrderQuery(PageArgs):
+    kind = fields.String(load_default=None, validate=KINDS)
+    status = fields.String(load_default=None, validate=STATUSES)
+    customer_id = fields.Integer(load_default=None)
+    assigned_user_id = fields.Integer(load_default=None)
+    subgroup_id = fields.Integer(load_default=None)
+    fortnox_state = fields.String(
+        load_default=None, validate=validate.OneOf([s.value for s in FortnoxState])
+    )
+
+
+class SignSchema(Strict):
+    customer_name = fields.String(required=True, validate=required_text(120))
+    user_id = fields.Integer(allow_none=True)
+
+
+class JobSchema(Loose):
+    status = fields.String()
+    result = fields.Raw(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+def _order(order_id: int) -> Order:
+    order = get_or_404(Order, order_id)
+    services.ensure_access(current_api_user(), order)
+    return order
+
+
+@bp.route("/orders")
+class Orders(MethodView):
+    @bp.arguments(OrderQuery, location="query")
+    @bp.response(200, page_of(OrderSchema))
+    def get(self, args: dict) -> dict:
+        """Ordrar, sidvis. Tekniker ser sin undergrupps ordrar."""
+        query = services.visible_orders(current_api_user()).order_by(Order.id.desc())
+        for key in (
+            "kind",
+            "status",
+            "customer_id",
+            "assigned_user_id",
+            "subgroup_id",
+            "fortnox_state",
+        ):
+            if args.get(key) is not None:
+                query = query.where(getattr(Order, key) == args[key])
+        return paginate(query, args)
+
+    @bp.arguments(OrderSchema)
+    @bp.response(201, OrderSchema)
+    def post(self, data: dict) -> Order:
+        """Skapa en order; numret tas ur orderslagets nummerserie."""
+        status = data.pop("status", None)
+        by = current_api_user()
+        order = services.create_order(data, by=by)
+        if status is not None and status != OrderStatus.DRAFT.value:
+            services.change_status(order, OrderStatus(status), by=by)
+        db.session.commit()
+        return order
+
+
+@bp.route("/orders/<int:order_id>")
+class OrderById(MethodView):
+    @bp.response(200, OrderSchema)
+    def get(self, order_id: int) -> Order:
+        return _order(order_id)
+
+    @bp.arguments(OrderUpdateSchema)
+    @bp.response(200, OrderSchema)
+    def patch(self, data: dict, order_id: int) -> Order:
+        """Ändra en order. Listor som skickas ersätter orderns listor."""
+        order = services.update_order(_order(order_id), data, by=current_api_user())
+        db.session.commit()
+        return order
+
+
+@bp.route("/orders/<int:order_id>/comments", methods=["POST"])
+@bp.arguments(CommentSchema)
+@bp.response(201, CommentSchema)
+def add_comment(data: dict, order_id: int) -> Comment:
+    comment = services.add_comment(_order(order_id), data["text"], by=current_api_user())
+    db.session.commit()
+    return comment
+
+
+@bp.route("/orders/<int:order_id>/sign", methods=["POST"])
+@bp.arguments(SignSchema)
+@bp.response(200, OrderSchema)
+def sign(data: dict, order_id: int) -> Order:
+    """Signera ordern som den anropande användaren (admin och kontor kan ange user_id)."""
+    by = current_api_user()
+    signer = None
+    if data.get("user_id") is not None:
+        signer = get_related(User, data["user_id"], "user_id")
+    order = services.sign_order(
+        _order(order_id), by=by, customer_name=data["customer_name"], signer=signer
+    )
+    db.session.commit()
+    return order
+
+
+@bp.route("/jobs/<job_id>", methods=["GET"])
+@bp.response(200, JobSchema)
+def get_job(job_id: str) -> dict:
+    status = job_status(job_id)
+    if status is None:
+        raise NotFound("Jobbet finns inte.")
+    return status

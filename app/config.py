@@ -1,0 +1,116 @@
+"""Configuration classes read from the environment.
+
+Production values come from environment variables documented in the README; nothing here
+guesses a type, and `create_app` refuses to start without a real SECRET_KEY unless the config
+says it is for development or testing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Parse a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def default_sqlite_url() -> str:
+    return f"sqlite:///{BASE_DIR / 'instance' / 'ordna.sqlite3'}"
+
+
+class Config:
+    """Production defaults: everything sensitive must come from the environment."""
+
+    DEBUG = False
+    TESTING = False
+    # Set to True by configs that may run without SECRET_KEY (development, tests).
+    ALLOW_INSECURE_SECRET = False
+
+    SECRET_KEY = env_str("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", default_sqlite_url())
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = env_str("REDIS_URL")
+    # Key for tokens at rest (Fernet, urlsafe base64 32 bytes). Derived from SECRET_KEY if unset.
+    TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY")
+
+    FORTNOX_CLIENT_ID = env_str("FORTNOX_CLIENT_ID", "ordna-dev")
+    FORTNOX_CLIENT_SECRET = env_str("FORTNOX_CLIENT_SECRET", "ordna-dev-secret")
+    FORTNOX_API_URL = env_str("FORTNOX_API_URL", "https://api.fortnox.se/3")
+    FORTNOX_OAUTH_URL = env_str("FORTNOX_OAUTH_URL", "https://apps.fortnox.se/oauth-v1")
+
+    ORGANISATION_NAME = env_str("ORGANISATION_NAME", "Ordna Demo AB")
+
+    # Sessions and cookies: secure by default; plain HTTP only in development.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # a technician keeps a form open all day on site
+
+    BABEL_DEFAULT_LOCALE = "sv"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
+    LANGUAGES = ("sv", "en")
+
+    # Login throttling: failed attempts per e-mail address and per client address.
+    LOGIN_THROTTLE = env_str("LOGIN_THROTTLE", "5 per 15 minutes")
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Ordna API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # Jobs run on RQ when REDIS_URL is set, else in-process.
+    JOBS_INLINE = env_bool("JOBS_INLINE", REDIS_URL is None)
+
+
+class DevConfig(Config):
+    """What `make run` uses: SQLite under instance/, the bundled sandbox, in-process jobs."""
+
+    DEBUG = True
+    ALLOW_INSECURE_SECRET = True
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret")
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    FORTNOX_API_URL = env_str("FORTNOX_API_URL", "http://127.0.0.1:8765/3")
+    FORTNOX_OAUTH_URL = env_str("FORTNOX_OAUTH_URL", "http://127.0.0.1:8765/oauth-v1")
+
+
+class TestConfig(Config):
+    """Tests: a database from TEST_DATABASE_URL (PostgreSQL in CI) or in-memory-like SQLite."""
+
+    TESTING = True
+    ALLOW_INSECURE_SECRET = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing: tests create many users
+    RATELIMIT_STORAGE_URI = "memory://"
+    JOBS_INLINE = True
+    REDIS_URL = None
+    FORTNOX_API_URL = "http://127.0.0.1:9/3"
+    FORTNOX_OAUTH_URL = "http://127.0.0.1:9/oauth-v1"

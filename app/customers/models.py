@@ -1,0 +1,124 @@
+"""Customers, their contact persons and tags, facilities (anläggningar) and service objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import Subgroup
+from app.db import UTCDateTime, utcnow
+from app.extensions import db
+
+customer_tags = Table(
+    "customer_tags",
+    db.metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Fortnox CustomerNumber (FACTS.md §6: a string of at most 10 characters is safe).
+    customer_number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_number: Mapped[str | None] = mapped_column(String(30))
+    address1: Mapped[str | None] = mapped_column(String(200))
+    address2: Mapped[str | None] = mapped_column(String(200))
+    zip_code: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    subgroup_id: Mapped[int | None] = mapped_column(ForeignKey("subgroups.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    subgroup: Mapped[Subgroup | None] = relationship()
+    contacts: Mapped[list[ContactPerson]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="ContactPerson.id"
+    )
+    facilities: Mapped[list[Facility]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Facility.id"
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, order_by="Tag.name")
+
+
+class ContactPerson(db.Model):
+    __tablename__ = "contact_persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class Facility(db.Model):
+    """An anläggning: a site of the customer where the machines stand."""
+
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    address1: Mapped[str | None] = mapped_column(String(200))
+    address2: Mapped[str | None] = mapped_column(String(200))
+    zip_code: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    customer: Mapped[Customer] = relationship(back_populates="facilities")
+    service_objects: Mapped[list[ServiceObject]] = relationship(
+        back_populates="facility", cascade="all, delete-orphan", order_by="ServiceObject.id"
+    )
+
+
+class ServiceObject(db.Model):
+    """A serviceobjekt: a machine at a facility."""
+
+    __tablename__ = "service_objects"
+    __table_args__ = (CheckConstraint("operating_hours >= 0", name="operating_hours_nonneg"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    machine_number: Mapped[str | None] = mapped_column(String(60))
+    serial_number: Mapped[str | None] = mapped_column(String(100))
+    operating_hours: Mapped[Decimal | None] = mapped_column(Numeric(12, 1))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    facility: Mapped[Facility] = relationship(back_populates="service_objects")

@@ -1,0 +1,1 @@
+"""Integrations with external systems (accounting). One subpackage per system."""

@@ -1,0 +1,51 @@
+"""Imports every model so Alembic and `db.create_all` see the whole schema."""
+
+from app.articles.models import Article
+from app.auth.models import ApiToken, Role, Subgroup, User
+from app.customers.models import ContactPerson, Customer, Facility, ServiceObject, Tag
+from app.customfields.models import CustomFieldDefinition, CustomFieldEntity
+from app.integrations.models import (
+    FortnoxIntegration,
+    FortnoxSend,
+    IntegrationError,
+    OAuthState,
+    SyncRun,
+)
+from app.orders.models import (
+    Action,
+    ArticleRow,
+    Comment,
+    Order,
+    OrderKind,
+    OrderNumberSequence,
+    OrderServiceObject,
+    OrderStatus,
+)
+
+__all__ = [
+    "Action",
+    "ApiToken",
+    "Article",
+    "ArticleRow",
+    "Comment",
+    "ContactPerson",
+    "CustomFieldDefinition",
+    "CustomFieldEntity",
+    "Customer",
+    "Facility",
+    "FortnoxIntegration",
+    "FortnoxSend",
+    "IntegrationError",
+    "OAuthState",
+    "Order",
+    "OrderKind",
+    "OrderNumberSequence",
+    "OrderServiceObject",
+    "OrderStatus",
+    "Role",
+    "ServiceObject",
+    "Subgroup",
+    "SyncRun",
+    "Tag",
+    "User",
+]

@@ -1,0 +1,398 @@
+"""Orders: numbering, who may see and change them, their rows, comments, signing and status.
+
+Services take explicit arguments (`by: User`), change models and flush; the caller commits
+once. Nothing here leaves the process."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.articles.models import Article
+from app.articles.services import find_article_by_number
+from app.auth.models import Role, Subgroup, User
+from app.customers.models import ContactPerson, Customer, Facility, ServiceObject
+from app.customers.services import get_related
+from app.customfields.models import CustomFieldEntity
+from app.customfields.services import clean_custom_fields
+from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.orders.models import (
+    Action,
+    ArticleRow,
+    Comment,
+    Order,
+    OrderKind,
+    OrderNumberSequence,
+    OrderServiceObject,
+    OrderStatus,
+)
+
+FIRST_ORDER_NUMBER = 1001
+
+CUSTOM_FIELD_ENTITY = {
+    OrderKind.SERVICE: CustomFieldEntity.SERVICE_ORDER,
+    OrderKind.WORK: CustomFieldEntity.WORK_ORDER,
+    OrderKind.SALES: CustomFieldEntity.SALES_ORDER,
+}
+
+# Status changes a person may make (domain: draft → in_progress → ready → sent → invoiced,
+# or cancelled). `sent` and `invoiced` are set by the Fortnox integration only.
+ALLOWED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    OrderStatus.DRAFT: {OrderStatus.IN_PROGRESS, OrderStatus.READY, OrderStatus.CANCELLED},
+    OrderStatus.IN_PROGRESS: {OrderStatus.DRAFT, OrderStatus.READY, OrderStatus.CANCELLED},
+    OrderStatus.READY: {OrderStatus.IN_PROGRESS, OrderStatus.CANCELLED},
+    OrderStatus.SENT: set(),
+    OrderStatus.INVOICED: set(),
+    OrderStatus.CANCELLED: set(),
+}
+LOCKED_STATUSES = {OrderStatus.SENT, OrderStatus.INVOICED, OrderStatus.CANCELLED}
+
+STATUS_LABELS = {
+    OrderStatus.DRAFT: "Utkast",
+    OrderStatus.IN_PROGRESS: "Pågående",
+    OrderStatus.READY: "Klar för fakturering",
+    OrderStatus.SENT: "Skickad",
+    OrderStatus.INVOICED: "Fakturerad",
+    OrderStatus.CANCELLED: "Makulerad",
+}
+
+HEADER_FIELDS = ("orderer", "customer_order_number", "description", "fault_cause")
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+# --- numbering ---------------------------------------------------------------------------
+
+
+def next_order_number(kind: OrderKind) -> int:
+    """Take the next number of `kind`'s sequence.
+
+    One atomic UPDATE … RETURNING: on PostgreSQL the row lock serialises concurrent
+    creators until their transactions end, so no number is handed out twice (a rolled-back
+    transaction gives its number back). The sequence row is created on first use."""
+    stmt = (
+        update(OrderNumberSequence)
+        .where(OrderNumberSequence.kind == kind)
+        .values(next_number=OrderNumberSequence.next_number + 1)
+        .returning(OrderNumberSequence.next_number)
+    )
+    taken = db.session.execute(stmt).scalar_one_or_none()
+    if taken is not None:
+        return taken - 1
+    try:
+        with db.session.begin_nested():
+            db.session.execute(
+                insert(OrderNumberSequence).values(kind=kind, next_number=FIRST_ORDER_NUMBER + 1)
+            )
+        return FIRST_ORDER_NUMBER
+    except IntegrityError:  # another creator inserted the row first: take the next one
+        return db.session.execute(stmt).scalar_one() - 1
+
+
+# --- visibility and permissions ---------------------------------------------------------
+
+
+def visible_orders(user: User) -> Select[tuple[Order]]:
+    """Admin and office see every order; a technician sees the orders of their subgroup."""
+    query = select(Order)
+    if not user.is_staff:
+        if user.subgroup_id is None:
+            query = query.where(Order.subgroup_id.is_(None))
+        else:
+            query = query.where(Order.subgroup_id == user.subgroup_id)
+    return query
+
+
+def can_access(user: User, order: Order) -> bool:
+    return user.is_staff or order.subgroup_id == user.subgroup_id
+
+
+def ensure_access(user: User, order: Order) -> None:
+    if not can_access(user, order):
+        raise PermissionDenied(_("Ordern tillhör en annan undergrupp."))
+
+
+def ensure_editable(order: Order) -> None:
+    if order.status in LOCKED_STATUSES:
+        raise Conflict(
+            _("Ordern är %(status)s och kan inte ändras.", status=STATUS_LABELS[order.status]),
+            code="order_locked",
+        )
+
+
+# --- create and update --------------------------------------------------------------------
+
+
+def create_order(data: dict[str, Any], *, by: User) -> Order:
+    """Create an order from validated data (the API schema's fields).
+
+    The subgroup defaults to the creator's; a technician can only create orders in their own
+    subgroup. Raises ValidationFailed (422) for foreign ids of the wrong kind or that don't
+    belong to the customer, PermissionDenied (403) for another subgroup."""
+    kind = OrderKind(data["kind"])
+    subgroup_id = data.get("subgroup_id", by.subgroup_id)
+    if subgroup_id is not None:
+        get_related(Subgroup, subgroup_id, "subgroup_id")
+    if not by.is_staff and subgroup_id != by.subgroup_id:
+        raise PermissionDenied(_("Du kan bara skapa ordrar i din egen undergrupp."))
+    customer = get_related(Customer, data.get("customer_id"), "customer_id")
+    if customer is None:
+        raise ValidationFailed.field("customer_id", _("Välj en kund."))
+    order = Order(
+        kind=kind,
+        number=next_order_number(kind),
+        customer=customer,
+        subgroup_id=subgroup_id,
+        created_by=by,
+        custom_fields={},
+        status=OrderStatus.DRAFT,
+    )
+    db.session.add(order)
+    _apply(order, data, by=by, creating=True)
+    db.session.flush()
+    return order
+
+
+def update_order(order: Order, data: dict[str, Any], *, by: User) -> Order:
+    """Change an order. Lists given (`actions`, `article_rows`, `service_objects`) replace the
+    order's lists; changing them on a signed order clears the signature, so a signature never
+    covers work it did not see. Raises Conflict when the order is sent, invoiced or cancelled."""
+    ensure_access(by, order)
+    status = data.get("status")
+    changes = {k: v for k, v in data.items() if k != "status"}
+    if changes:
+        ensure_editable(order)
+        if "subgroup_id" in changes and changes["subgroup_id"] != order.subgroup_id:
+            if not by.is_staff:
+                raise PermissionDenied(_("Du kan inte flytta ordern till en annan undergrupp."))
+            get_related(Subgroup, changes["subgroup_id"], "subgroup_id")
+            order.subgroup_id = changes["subgroup_id"]
+        if "customer_id" in changes and changes["customer_id"] != order.customer_id:
+            customer = get_related(Customer, changes["customer_id"], "customer_id")
+            if customer is None:
+                raise ValidationFailed.field("customer_id", _("Välj en kund."))
+            order.customer = customer
+        _apply(order, changes, by=by, creating=False)
+    if status is not None and OrderStatus(status) != order.status:
+        change_status(order, OrderStatus(status), by=by)
+    db.session.flush()
+    return order
+
+
+def _apply(order: Order, data: dict[str, Any], *, by: User, creating: bool) -> None:
+    customer = order.customer
+    for field in HEADER_FIELDS:
+        if field in data:
+            setattr(order, field, data[field])
+    if "facility_id" in data or not creating:
+        facility_id = data.get("facility_id", order.facility_id)
+        facility = get_related(Facility, facility_id, "facility_id")
+        if facility is not None and facility.customer_id != customer.id:
+            raise ValidationFailed.field("facility_id", _("Anläggningen hör inte till kunden."))
+        order.facility = facility
+    if "contact_id" in data or not creating:
+        contact_id = data.get("contact_id", order.contact_id)
+        contact = get_related(ContactPerson, contact_id, "contact_id")
+        if contact is not None and contact.customer_id != customer.id:
+            raise ValidationFailed.field("contact_id", _("Kontaktpersonen hör inte till kunden."))
+        order.contact = contact
+    if "assigned_user_id" in data:
+        order.assigned_user = get_related(User, data["assigned_user_id"], "assigned_user_id")
+    if "delivery_date" in data:
+        if data["delivery_date"] is not None and order.kind != OrderKind.SALES:
+            raise ValidationFailed.field(
+                "delivery_date", _("Leveransdatum gäller bara försäljningsordrar.")
+            )
+        order.delivery_date = data["delivery_date"]
+    if "custom_fields" in data:
+        order.custom_fields = clean_custom_fields(
+            CUSTOM_FIELD_ENTITY[order.kind], data["custom_fields"]
+        )
+    work_changed = False
+    if "actions" in data:
+        order.actions = [
+            _build_action(item, by=by, field=f"actions.{i}", position=i)
+            for i, item in enumerate(data["actions"] or [])
+        ]
+        work_changed = True
+    if "article_rows" in data:
+        order.article_rows = [
+            _build_article_row(order, item, by=by, field=f"article_rows.{i}", position=i)
+            for i, item in enumerate(data["article_rows"] or [])
+        ]
+        work_changed = True
+    if "service_objects" in data:
+        _set_service_objects(order, data["service_objects"] or [])
+        work_changed = True
+    if work_changed and not creating:
+        clear_signature(order)
+
+
+def _technician(technician_id: int | None, default: User, field: str) -> User:
+    if technician_id is None:
+        return default
+    return get_related(User, technician_id, field)
+
+
+def _build_action(item: dict[str, Any], *, by: User, field: str, position: int) -> Action:
+    return Action(
+        position=position,
+        date=item.get("date") or today(),
+        description=item["description"],
+        technician=_technician(item.get("technician_id"), by, f"{field}.technician_id"),
+        hours=item.get("hours") if item.get("hours") is not None else Decimal("0"),
+    )
+
+
+def _service_object_of_customer(order: Order, service_object_id: int, field: str) -> ServiceObject:
+    service_object = get_related(ServiceObject, service_object_id, field)
+    if service_object.facility.customer_id != order.customer.id:
+        raise ValidationFailed.field(
+            field, _("Serviceobjektet hör inte till kundens anläggningar.")
+        )
+    return service_object
+
+
+def _build_article_row(
+    order: Order, item: dict[str, Any], *, by: User, field: str, position: int
+) -> ArticleRow:
+    """An article row; price and unit default from the article, cost center from the
+    technician (domain-and-api.md, orders)."""
+    article: Article | None = find_article_by_number(item.get("article_number") or "")
+    if article is None:
+        raise ValidationFailed.field(f"{field}.article_number", _("Artikeln finns inte."))
+    if not article.active:
+        raise ValidationFailed.field(f"{field}.article_number", _("Artikeln är inaktiv."))
+    technician = _technician(item.get("technician_id"), by, f"{field}.technician_id")
+    service_object = None
+    if item.get("service_object_id") is not None:
+        service_object = _service_object_of_customer(
+            order, item["service_object_id"], f"{field}.service_object_id"
+        )
+    price = item.get("price")
+    return ArticleRow(
+        position=position,
+        article=article,
+        description=item.get("description") or None,
+        quantity=item["quantity"],
+        unit=item.get("unit") or article.unit,
+        price=price if price is not None else article.price,
+        date=item.get("date") or today(),
+        technician=technician,
+        service_object=service_object,
+        cost_center=item["cost_center"] if "cost_center" in item else technician.cost_center,
+    )
+
+
+def _set_service_objects(order: Order, items: list[dict[str, Any]]) -> None:
+    existing = {link.service_object_id: link for link in order.service_objects}
+    links = []
+    seen: set[int] = set()
+    for i, item in enumerate(items):
+        field = f"service_objects.{i}.service_object_id"
+        service_object = _service_object_of_customer(order, item["service_object_id"], field)
+        if service_object.id in seen:
+            raise ValidationFailed.field(field, _("Serviceobjektet finns redan på ordern."))
+        seen.add(service_object.id)
+        link = existing.get(service_object.id) or OrderServiceObject(service_object=service_object)
+        link.operating_hours = item.get("operating_hours")
+        links.append(link)
+    order.service_objects = links
+
+
+def add_action(order: Order, item: dict[str, Any], *, by: User) -> Action:
+    ensure_access(by, order)
+    ensure_editable(order)
+    action = _build_action(item, by=by, field="action", position=len(order.actions))
+    order.actions.append(action)
+    clear_signature(order)
+    db.session.flush()
+    return action
+
+
+def add_article_row(order: Order, item: dict[str, Any], *, by: User) -> ArticleRow:
+    ensure_access(by, order)
+    ensure_editable(order)
+    row = _build_article_row(order, item, by=by, field="row", position=len(order.article_rows))
+    order.article_rows.append(row)
+    clear_signature(order)
+    db.session.flush()
+    return row
+
+
+# --- comments, signing, status ---------------------------------------------------------------
+
+
+def add_comment(order: Order, text: str, *, by: User) -> Comment:
+    ensure_access(by, order)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.field("text", _("Skriv en kommentar."))
+    comment = Comment(order=order, author=by, text=text)
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def sign_order(order: Order, *, by: User, customer_name: str, signer: User | None = None) -> Order:
+    """Sign the order off: the signer (by default the caller; admin and office may sign for a
+    technician), the time, and the customer's name in print."""
+    ensure_access(by, order)
+    ensure_editable(order)
+    customer_name = (customer_name or "").strip()
+    if not customer_name:
+        raise ValidationFailed.field("customer_name", _("Skriv kundens namn."))
+    if signer is not None and signer.id != by.id and not by.is_staff:
+        raise PermissionDenied(_("Du kan bara signera i ditt eget namn."))
+    order.signed_by = signer or by
+    order.signed_at = datetime.now(UTC)
+    order.signed_customer_name = customer_name
+    db.session.flush()
+    return order
+
+
+def clear_signature(order: Order) -> None:
+    order.signed_by = None
+    order.signed_by_id = None
+    order.signed_at = None
+    order.signed_customer_name = None
+
+
+def change_status(order: Order, status: OrderStatus, *, by: User) -> Order:
+    """Move the order to `status` if the rules allow it (Conflict otherwise)."""
+    ensure_access(by, order)
+    if status not in ALLOWED_TRANSITIONS[order.status]:
+        raise Conflict(
+            _(
+                "Ordern kan inte gå från %(old)s till %(new)s.",
+                old=STATUS_LABELS[order.status],
+                new=STATUS_LABELS[status],
+            ),
+            {"status": [_("Otillåten statusändring.")]},
+            code="invalid_status_change",
+        )
+    order.status = status
+    db.session.flush()
+    return order
+
+
+def order_total(order: Order) -> Decimal:
+    return sum((row.quantity * row.price for row in order.article_rows), Decimal("0"))
+
+
+def technicians() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role == Role.TECHNICIAN)
+            .order_by(User.name)
+        )
+    )
