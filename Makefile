@@ -44,8 +44,8 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract --quiet -F babel.cfg -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update --quiet -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i app/translations/messages.pot -d app/translations
 
 clean:
 	rm -rf $(VENV) instance/ordna.sqlite3

@@ -47,11 +47,21 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.api import init_api
+    from app.articles.routes import bp as articles_bp
     from app.auth.routes import bp as auth_bp
+    from app.customers.routes import bp as customers_bp
+    from app.customfields.routes import bp as customfields_bp
+    from app.integrations.routes import bp as integrations_bp
     from app.main.routes import bp as main_bp
+    from app.orders.routes import bp as orders_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(articles_bp)
+    app.register_blueprint(customfields_bp)
+    app.register_blueprint(integrations_bp)
     init_api(app)
 
 

@@ -51,6 +51,8 @@ class Config:
     FORTNOX_CLIENT_SECRET = env_str("FORTNOX_CLIENT_SECRET", "ordna-dev-secret")
     FORTNOX_API_URL = env_str("FORTNOX_API_URL", "https://api.fortnox.se/3")
     FORTNOX_OAUTH_URL = env_str("FORTNOX_OAUTH_URL", "https://apps.fortnox.se/oauth-v1")
+    # Must equal the redirect URI registered for the Fortnox app; default: our callback URL.
+    FORTNOX_REDIRECT_URI = env_str("FORTNOX_REDIRECT_URI")
 
     ORGANISATION_NAME = env_str("ORGANISATION_NAME", "Ordna Demo AB")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 
@@ -84,17 +85,17 @@ def wants_json() -> bool:
 
 
 HTTP_MESSAGES = {
-    400: "Felaktig begäran.",
-    401: "Du måste logga in.",
-    403: "Du har inte behörighet till detta.",
-    404: "Sidan eller posten finns inte.",
-    405: "Metoden är inte tillåten här.",
-    409: "Konflikt med nuvarande läge.",
-    413: "Begäran är för stor.",
-    415: "Innehållstypen stöds inte; skicka JSON.",
-    422: "Uppgifterna är inte giltiga.",
-    429: "För många försök. Vänta en stund och försök igen.",
-    500: "Ett internt fel inträffade. Försök igen om en stund.",
+    400: _l("Felaktig begäran."),
+    401: _l("Du måste logga in."),
+    403: _l("Du har inte behörighet till detta."),
+    404: _l("Sidan eller posten finns inte."),
+    405: _l("Metoden är inte tillåten här."),
+    409: _l("Konflikt med nuvarande läge."),
+    413: _l("Begäran är för stor."),
+    415: _l("Innehållstypen stöds inte; skicka JSON."),
+    422: _l("Uppgifterna är inte giltiga."),
+    429: _l("För många försök. Vänta en stund och försök igen."),
+    500: _l("Ett internt fel inträffade. Försök igen om en stund."),
 }
 
 
@@ -112,7 +113,7 @@ def init_error_handlers(app: Flask) -> None:
     def handle_http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         db.session.rollback()
-        message = _(HTTP_MESSAGES.get(status, exc.description or ""))
+        message = str(HTTP_MESSAGES.get(status, exc.description or ""))
         if status == 400 and getattr(exc, "description", None) and "CSRF" in exc.description:
             message = _("Formuläret har gått ut eller saknar säkerhetstoken. Ladda om sidan.")
         if wants_json():
@@ -128,8 +129,8 @@ def init_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         if wants_json():
-            return error_response(500, _(HTTP_MESSAGES[500]))
-        return render_template("error.html", status=500, message=_(HTTP_MESSAGES[500])), 500
+            return error_response(500, str(HTTP_MESSAGES[500]))
+        return render_template("error.html", status=500, message=str(HTTP_MESSAGES[500])), 500
 
 
 def _flatten_messages(messages: dict) -> dict[str, list[str]]:

@@ -89,6 +89,8 @@ def _empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if IS_POSTGRES:
+            # A session leaked by a failed test must fail loudly here, not hang the run.
+            conn.execute(text("SET LOCAL lock_timeout = '30s'"))
             names = ", ".join(f'"{t.name}"' for t in tables)
             conn.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
         else:
@@ -103,8 +105,25 @@ def _empty_tables() -> None:
         )
 
 
+class RequestIsolatingClient(FlaskClient):
+    """The `app` fixture keeps an app context pushed so tests can use `db.session`; Flask then
+    reuses it for every request, and with it `g`. Flask-Login caches the signed-in user in
+    `g`, so without this two clients would share a user. Each request starts with a clean `g`
+    as it would in production."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        from flask import g
+
+        if g:
+            for key in list(vars(g)):
+                delattr(g, key)
+        return super().open(*args, **kwargs)
+
+
 def make_app(**overrides: Any) -> Flask:
-    return create_app(test_config(**overrides))
+    application = create_app(test_config(**overrides))
+    application.test_client_class = RequestIsolatingClient
+    return application
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.extensions import csrf
 
 def init_api(app: Flask) -> Api:
     """Create the app's Api and register every resource blueprint on it."""
-    from app.api import admin, articles, customers, orders
+    from app.api import admin, articles, customers, integrations, orders
 
     api = Api(
         app,
@@ -24,7 +24,7 @@ def init_api(app: Flask) -> Api:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (customers, articles, admin, orders):
+    for module in (customers, articles, admin, orders, integrations):
         csrf.exempt(module.bp)  # Bearer tokens only, never the session cookie
         api.register_blueprint(module.bp)
     app.extensions["ordna_api"] = api

@@ -283,3 +283,28 @@ def get_job(job_id: str) -> dict:
     if status is None:
         raise NotFound("Jobbet finns inte.")
     return status
+
+
+class PreviewSchema(Loose):
+    document_type = fields.String()
+    payload = fields.Dict()
+    warnings = fields.List(fields.String())
+    errors = fields.List(fields.String())
+    reference = fields.String()
+
+
+@bp.route("/orders/<int:order_id>/fortnox-preview", methods=["GET"])
+@bp.response(200, PreviewSchema)
+def fortnox_preview(order_id: int) -> dict:
+    """Det exakta anropet som nuvarande inställningar skulle skicka, utan att skicka det.
+    409 när ingen ansluten integration hanterar ordern."""
+    from app.integrations.fortnox.services import preview
+
+    result = preview(_order(order_id))
+    return {
+        "document_type": result.document_type,
+        "payload": result.payload,
+        "warnings": list(result.warnings),
+        "errors": list(result.errors),
+        "reference": result.reference,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from app.articles.models import Article
 from app.errors import Conflict
@@ -62,3 +62,30 @@ def search_articles(term: str, limit: int = 20, active_only: bool = True) -> lis
     if active_only:
         query = query.where(Article.active.is_(True))
     return list(db.session.scalars(query.order_by(Article.article_number).limit(limit)))
+
+
+def article_query(term: str = "") -> Select[tuple[Article]]:
+    """Every article (active or not) whose number or name contains `term`, by number: the
+    article register page."""
+    query = select(Article).order_by(Article.article_number)
+    term = term.strip().lower()
+    if term:
+        like = f"%{term}%"
+        query = query.where(
+            or_(func.lower(Article.article_number).like(like), func.lower(Article.name).like(like))
+        )
+    return query
+
+
+def all_articles() -> list[Article]:
+    """The whole register, by number (what the exports hold)."""
+    return list(db.session.scalars(select(Article).order_by(Article.article_number)))
+
+
+def articles_by_numbers(numbers: list[str]) -> dict[str, Article]:
+    """{lower-case number: article} for the given article numbers (unknown ones left out)."""
+    wanted = {n.strip().lower() for n in numbers if n and n.strip()}
+    if not wanted:
+        return {}
+    query = select(Article).where(func.lower(Article.article_number).in_(wanted))
+    return {a.article_number.lower(): a for a in db.session.scalars(query)}

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Email
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from app.auth.models import Role
+from app.formfields import optional_int, select_choices
 
 
 class LoginForm(FlaskForm):
@@ -17,3 +20,66 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Lösenord"), validators=[DataRequired(_l("Fyll i lösenordet."))])
     remember = BooleanField(_l("Kom ihåg mig"))
     submit = SubmitField(_l("Logga in"))
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administratör"),
+    Role.OFFICE: _l("Kontor"),
+    Role.TECHNICIAN: _l("Tekniker"),
+}
+LOCALE_CHOICES = select_choices([("sv", _l("Svenska")), ("en", _l("Engelska"))])
+
+
+class UserForm(FlaskForm):
+    name = StringField(
+        _l("Namn"),
+        validators=[
+            DataRequired(_l("Fyll i namnet.")),
+            Length(max=120, message=_l("Högst 120 tecken.")),
+        ],
+    )
+    email = EmailField(
+        _l("E-post"),
+        validators=[
+            DataRequired(_l("Fyll i e-postadressen.")),
+            Email(_l("Ange en giltig e-postadress.")),
+            Length(max=254, message=_l("Högst 254 tecken.")),
+        ],
+    )
+    role = SelectField(_l("Roll"), choices=select_choices(ROLE_LABELS.items()))
+    subgroup_id = SelectField(_l("Undergrupp"), coerce=optional_int)
+    employee_number = StringField(
+        _l("Anställningsnummer"), validators=[Length(max=30, message=_l("Högst 30 tecken."))]
+    )
+    cost_center = StringField(
+        _l("Kostnadsställe"), validators=[Length(max=30, message=_l("Högst 30 tecken."))]
+    )
+    locale = SelectField(_l("Språk"), choices=LOCALE_CHOICES)
+    password = PasswordField(
+        _l("Lösenord"),
+        validators=[Optional(), Length(min=8, max=200, message=_l("Minst 8 tecken."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    active = BooleanField(_l("Aktiv"), default=True)
+
+
+class SubgroupForm(FlaskForm):
+    name = StringField(
+        _l("Namn"),
+        validators=[
+            DataRequired(_l("Fyll i ett namn.")),
+            Length(max=120, message=_l("Högst 120 tecken.")),
+        ],
+    )
+
+
+class ProfileForm(FlaskForm):
+    locale = SelectField(_l("Språk"), choices=LOCALE_CHOICES)
+
+
+class TokenForm(FlaskForm):
+    token_name = StringField(
+        _l("Vad används token till?"),
+        validators=[Length(max=120, message=_l("Högst 120 tecken."))],
+        render_kw={"placeholder": _l("t.ex. Lagerskript")},
+    )

@@ -1,17 +1,51 @@
-"""Sign-in and sign-out."""
+"""Sign-in and sign-out, the user's own profile (language, API tokens), and the admin's
+pages for users and subgroups."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
 
-from app.auth.forms import LoginForm
-from app.auth.services import authenticate
+from app.auth.forms import (
+    ROLE_LABELS,
+    LoginForm,
+    ProfileForm,
+    SubgroupForm,
+    TokenForm,
+    UserForm,
+)
+from app.auth.models import Role, Subgroup, User
+from app.auth.services import (
+    UserError,
+    api_tokens_of,
+    authenticate,
+    create_api_token,
+    create_subgroup,
+    create_user,
+    revoke_api_token,
+    set_locale,
+    update_user,
+)
 from app.extensions import db, limiter
+from app.formfields import select_choices
+from app.web import admin_required, paginate
 
 bp = Blueprint("auth", __name__)
 
@@ -61,3 +95,157 @@ def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("Du är utloggad."), "info")
     return redirect(url_for("auth.login"))
+
+
+# --- my profile: language and personal API tokens ---------------------------------------------
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> ResponseReturnValue:
+    form = ProfileForm(data={"locale": current_user.locale})
+    if form.validate_on_submit():
+        set_locale(current_user, form.locale.data)
+        db.session.commit()
+        refresh()  # the page after the redirect speaks the new language
+        flash(_("Språket är sparat."), "success")
+        return redirect(url_for(".profile"))
+    return _profile_page(form=form, status=422 if form.is_submitted() else 200)
+
+
+def _profile_page(
+    *,
+    form: ProfileForm | None = None,
+    token_form: TokenForm | None = None,
+    new_token: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    return render_template(
+        "auth/profile.html",
+        form=form or ProfileForm(formdata=None, data={"locale": current_user.locale}),
+        token_form=token_form or TokenForm(formdata=None, prefix="token"),
+        tokens=api_tokens_of(current_user),
+        new_token=new_token,
+    ), status
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+@login_required
+def create_token() -> ResponseReturnValue:
+    token_form = TokenForm(prefix="token")
+    if not token_form.validate_on_submit():
+        return _profile_page(token_form=token_form, status=422)
+    token = create_api_token(current_user, (token_form.token_name.data or "").strip())
+    db.session.commit()
+    # Shown once, in this response only: it is stored hashed. No redirect, so a reload of the
+    # page never shows it again.
+    return _profile_page(new_token=token)
+
+
+@bp.route("/profile/tokens/<int:token_id>/delete", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    if not revoke_api_token(current_user, token_id):
+        abort(404)
+    db.session.commit()
+    flash(_("Token är borttagen."), "success")
+    return redirect(url_for(".profile"))
+
+
+# --- users and subgroups (admin) ----------------------------------------------------------------
+
+
+def _subgroup_choices() -> list[SelectChoice]:
+    subgroups = db.session.scalars(select(Subgroup).order_by(Subgroup.name))
+    return select_choices([("", _("Ingen")), *((s.id, s.name) for s in subgroups)])
+
+
+@bp.route("/users")
+@admin_required
+def users() -> ResponseReturnValue:
+    page = paginate(select(User).order_by(User.active.desc(), User.name), per_page=50)
+    return render_template("auth/users.html", page=page, role_labels=ROLE_LABELS)
+
+
+def _save_user(form: UserForm, user: User | None) -> ResponseReturnValue:
+    form.subgroup_id.choices = _subgroup_choices()
+    if user is None:
+        form.password.validators = [
+            DataRequired(_("Ange ett lösenord (minst 8 tecken).")),
+            *form.password.validators,
+        ]
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("auth/user_form.html", form=form, user=user), status
+    if user is not None and user.id == current_user.id:
+        # An admin who demotes or deactivates themselves may leave nobody to undo it.
+        if form.role.data != Role.ADMIN.value or not form.active.data:
+            form.role.errors = [*form.role.errors, _("Du kan inte ta bort din egen admin-roll.")]
+            return render_template("auth/user_form.html", form=form, user=user), 422
+    subgroup = db.session.get(Subgroup, form.subgroup_id.data) if form.subgroup_id.data else None
+    fields = {
+        "email": form.email.data,
+        "name": form.name.data,
+        "role": form.role.data,
+        "subgroup": subgroup,
+        "employee_number": (form.employee_number.data or "").strip() or None,
+        "cost_center": (form.cost_center.data or "").strip() or None,
+        "locale": form.locale.data,
+    }
+    try:
+        if user is None:
+            user = create_user(password=form.password.data, **fields)
+            user.active = bool(form.active.data)
+        else:
+            update_user(user, active=bool(form.active.data), password=form.password.data, **fields)
+    except UserError as exc:
+        db.session.rollback()
+        form[exc.field].errors = [*form[exc.field].errors, _(exc.message)]
+        return render_template("auth/user_form.html", form=form, user=user), 422
+    db.session.commit()
+    flash(_("Användaren %(name)s är sparad.", name=user.name), "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user() -> ResponseReturnValue:
+    return _save_user(UserForm(data={"role": "technician", "locale": "sv", "active": True}), None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int) -> ResponseReturnValue:
+    user = db.get_or_404(User, user_id)
+    if request.method == "GET":
+        form = UserForm(obj=user)
+        form.role.data = user.role.value
+    else:
+        form = UserForm()
+    return _save_user(form, user)
+
+
+@bp.route("/subgroups", methods=["GET", "POST"])
+@admin_required
+def subgroups() -> ResponseReturnValue:
+    form = SubgroupForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            subgroup = create_subgroup(form.name.data)
+        except UserError as exc:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, exc.message]
+        else:
+            db.session.commit()
+            flash(_("Undergruppen %(name)s är skapad.", name=subgroup.name), "success")
+            return redirect(url_for(".subgroups"))
+    if form.is_submitted():
+        status = 422
+    rows = db.session.execute(
+        select(Subgroup, func.count(User.id))
+        .outerjoin(User, User.subgroup_id == Subgroup.id)
+        .group_by(Subgroup.id)
+        .order_by(Subgroup.name)
+    ).all()
+    return render_template("auth/subgroups.html", form=form, rows=rows), status

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 
 from app.auth.models import Subgroup
 from app.customers.models import ContactPerson, Customer, Facility, ServiceObject, Tag
@@ -103,8 +103,8 @@ def create_customer(data: dict) -> Customer:
     number = (data.get("customer_number") or "").strip() or next_customer_number()
     _check_customer_number(number)
     customer = Customer(customer_number=number, custom_fields={})
-    _apply_customer(customer, data)
     db.session.add(customer)
+    _apply_customer(customer, data)
     db.session.flush()
     return customer
 
@@ -155,8 +155,8 @@ def delete_customer(customer: Customer) -> None:
 def create_facility(data: dict) -> Facility:
     customer = get_related(Customer, data["customer_id"], "customer_id")
     facility = Facility(customer=customer, custom_fields={})
-    _apply_facility(facility, data)
     db.session.add(facility)
+    _apply_facility(facility, data)
     db.session.flush()
     return facility
 
@@ -200,3 +200,52 @@ def _apply_fields(obj: object, data: dict, fields: tuple[str, ...]) -> None:
     for field in fields:
         if field in data:
             setattr(obj, field, data[field])
+
+
+def search_customers(term: str = "", *, include_inactive: bool = False) -> Select[tuple[Customer]]:
+    """Customers whose name or number contains `term` (case-insensitive), by name; active
+    ones only unless `include_inactive`."""
+    query = select(Customer).order_by(Customer.name, Customer.id)
+    term = term.strip().lower()
+    if term:
+        like = f"%{term}%"
+        query = query.where(
+            or_(
+                func.lower(Customer.name).like(like),
+                func.lower(Customer.customer_number).like(like),
+            )
+        )
+    if not include_inactive:
+        query = query.where(Customer.active.is_(True))
+    return query
+
+
+def customer_choices(*, include_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, "number – name") for every active customer (plus `include_id` even if inactive),
+    by name: the options of a customer select."""
+    query = select(Customer.id, Customer.customer_number, Customer.name).order_by(Customer.name)
+    if include_id is not None:
+        query = query.where(or_(Customer.active.is_(True), Customer.id == include_id))
+    else:
+        query = query.where(Customer.active.is_(True))
+    return [(id_, f"{name} ({number})") for id_, number, name in db.session.execute(query)]
+
+
+def service_object_label(service_object: ServiceObject, *, with_facility: bool = True) -> str:
+    """How a machine is named in a select: "Facility · Name (machine number)"."""
+    label = service_object.name
+    if service_object.machine_number:
+        label += f" ({service_object.machine_number})"
+    if with_facility:
+        label = f"{service_object.facility.name} · {label}"
+    return label
+
+
+def service_object_choices(customer: Customer) -> list[tuple[int, str]]:
+    """(id, label) for every service object on the customer's facilities."""
+    with_facility = len(customer.facilities) > 1
+    return [
+        (so.id, service_object_label(so, with_facility=with_facility))
+        for facility in customer.facilities
+        for so in facility.service_objects
+    ]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.orders.models import Order, OrderStatus
+from app.orders.forms import FORTNOX_LABELS, KIND_LABELS
+from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
 from app.orders.services import STATUS_LABELS, visible_orders
 
 bp = Blueprint("main", __name__)
@@ -17,6 +23,45 @@ bp = Blueprint("main", __name__)
 @bp.app_template_global()
 def status_label(status: OrderStatus) -> str:
     return _(STATUS_LABELS[status])
+
+
+@bp.app_template_global()
+def fortnox_label(state: FortnoxState) -> str:
+    return str(FORTNOX_LABELS[state])
+
+
+@bp.app_template_global()
+def kind_label(kind: OrderKind) -> str:
+    return str(KIND_LABELS[kind])
+
+
+@bp.app_context_processor
+def inject_app() -> dict[str, Any]:
+    # Templates ask `'integrations.settings' in current_app.view_functions` before linking to
+    # pages another package may or may not have registered; <html lang> needs the locale.
+    return {"current_app": current_app, "get_locale": get_locale}
+
+
+@bp.app_template_filter("money")
+def money(value: Decimal | None) -> str:
+    return "" if value is None else format_decimal(value, format="#,##0.00")
+
+
+@bp.app_template_filter("num")
+def num(value: Decimal | None) -> str:
+    """A quantity or hours without trailing zeros, in the user's language."""
+    return "" if value is None else format_decimal(value, format="#,##0.###")
+
+
+@bp.app_template_filter("dt")
+def dt(value: datetime | None) -> str:
+    """A timestamp in Swedish time (BABEL_DEFAULT_TIMEZONE)."""
+    return "" if value is None else format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+@bp.app_template_filter("d")
+def d(value: date | None) -> str:
+    return "" if value is None else format_date(value, "yyyy-MM-dd")
 
 
 @bp.route("/")

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.articles.models import Article
@@ -395,4 +395,135 @@ def technicians() -> list[User]:
             .where(User.active.is_(True), User.role == Role.TECHNICIAN)
             .order_by(User.name)
         )
+    )
+
+
+# --- web UI helpers -------------------------------------------------------------------------
+
+WORK_LISTS = ("actions", "article_rows", "service_objects")
+
+
+def search_orders(user: User, filters: dict[str, Any]) -> Select[tuple[Order]]:
+    """The orders `user` may see, narrowed by `filters` (all optional): `q` (a number such as
+    "1001" or "AO 1001", else text in the customer's name, the customer's order number, the
+    orderer or the description), `kind`, `status`, `customer_id`, `assigned_user_id`,
+    `subgroup_id`, `fortnox_state`. Newest first."""
+    query = visible_orders(user)
+    for key in ("kind", "status", "customer_id", "assigned_user_id", "subgroup_id"):
+        if filters.get(key) not in (None, ""):
+            query = query.where(getattr(Order, key) == filters[key])
+    if filters.get("fortnox_state") not in (None, ""):
+        query = query.where(Order.fortnox_state == filters["fortnox_state"])
+    if filters.get("statuses"):
+        query = query.where(Order.status.in_(filters["statuses"]))
+    term = (filters.get("q") or "").strip()
+    if term:
+        query = query.where(_search_clause(term))
+    return query.order_by(Order.id.desc())
+
+
+def _search_clause(term: str) -> Any:
+    prefixes = {kind.prefix: kind for kind in OrderKind}
+    head, _sep, tail = term.upper().partition(" ")
+    if head in prefixes and tail.strip().isdigit():
+        return (Order.kind == prefixes[head]) & (Order.number == int(tail.strip()))
+    number_match = Order.number == int(term) if term.isdigit() and len(term) < 10 else None
+    like = f"%{term.lower()}%"
+    customer_ids = select(Customer.id).where(
+        or_(
+            func.lower(Customer.name).like(like),
+            func.lower(Customer.customer_number) == term.lower(),
+        )
+    )
+    clauses = [
+        Order.customer_id.in_(customer_ids),
+        func.lower(Order.customer_order_number).like(like),
+        func.lower(Order.orderer).like(like),
+        func.lower(Order.description).like(like),
+    ]
+    if number_match is not None:
+        clauses.append(number_match)
+    return or_(*clauses)
+
+
+def allowed_status_changes(order: Order) -> list[OrderStatus]:
+    """The statuses a person may move `order` to now, in the flow's order."""
+    allowed = ALLOWED_TRANSITIONS[order.status]
+    return [status for status in OrderStatus if status in allowed]
+
+
+def strip_unchanged_work(order: Order, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the work lists (`actions`, `article_rows`, `service_objects`) that hold
+    exactly what the order already holds.
+
+    The web form always sends every list; `update_order` treats a list it is given as a change
+    and clears the signature. Dropping the unchanged lists lets a signed order be saved or
+    marked ready without losing its signature, while any real change still clears it."""
+    result = dict(data)
+    if "actions" in data and _action_keys(data["actions"]) == [
+        (a.date, a.description, a.technician_id, a.hours) for a in order.actions
+    ]:
+        del result["actions"]
+    if "article_rows" in data and _row_keys(data["article_rows"]) == [
+        _existing_row_key(row) for row in order.article_rows
+    ]:
+        del result["article_rows"]
+    if "service_objects" in data and [
+        (item["service_object_id"], _dec(item.get("operating_hours")))
+        for item in data["service_objects"] or []
+    ] == [(link.service_object_id, _dec(link.operating_hours)) for link in order.service_objects]:
+        del result["service_objects"]
+    return result
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _action_keys(items: list[dict[str, Any]] | None) -> list[tuple[Any, ...]]:
+    return [
+        (
+            item.get("date"),
+            item.get("description"),
+            item.get("technician_id"),
+            _dec(item.get("hours")) if item.get("hours") is not None else Decimal("0"),
+        )
+        for item in items or []
+    ]
+
+
+def _row_keys(items: list[dict[str, Any]] | None) -> list[tuple[Any, ...] | None]:
+    keys: list[tuple[Any, ...] | None] = []
+    for item in items or []:
+        article = find_article_by_number(item.get("article_number") or "")
+        if article is None:
+            keys.append(None)  # never equal to a stored row: the service will report it
+            continue
+        keys.append(
+            (
+                article.id,
+                item.get("description") or None,
+                _dec(item.get("quantity")),
+                item.get("unit") or article.unit,
+                _dec(item["price"]) if item.get("price") is not None else article.price,
+                item.get("date"),
+                item.get("technician_id"),
+                item.get("service_object_id"),
+                item.get("cost_center", "(default)"),
+            )
+        )
+    return keys
+
+
+def _existing_row_key(row: ArticleRow) -> tuple[Any, ...]:
+    return (
+        row.article_id,
+        row.description or None,
+        row.quantity,
+        row.unit,
+        row.price,
+        row.date,
+        row.technician_id,
+        row.service_object_id,
+        row.cost_center,
     )

@@ -52,21 +52,25 @@ def test_order_numbers_unique_under_8_concurrent_creators(app, make_user):
     errors: list[BaseException] = []
     per_thread = 10
 
-    def creator() -> None:
-        worker_app = make_app()
-        try:
-            with worker_app.app_context():
+    # Apps are built here: building Flask apps concurrently is not what is under test.
+    apps = [make_app() for _ in range(8)]
+
+    def creator(worker_app) -> None:  # type: ignore[no-untyped-def]
+        with worker_app.app_context():
+            try:
                 by = db.session.get(User, user_id)
-                barrier.wait()
+                barrier.wait(timeout=60)
                 for _ in range(per_thread):
                     create_order({"kind": "work", "customer_id": customer_id}, by=by)
                     db.session.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+                barrier.abort()  # release the others instead of leaving them waiting
+            finally:
                 db.session.remove()
                 db.engine.dispose()
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
 
-    threads = [threading.Thread(target=creator) for _ in range(8)]
+    threads = [threading.Thread(target=creator, args=(a,)) for a in apps]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,0 +1,270 @@
+"""Customer pages: the register, a customer's page (contacts, tags, custom fields, facilities
+and their service objects), and the forms for each. Everyone signed in may read and write
+(technicians find new machines and contacts on site); deleting is for admin and office."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from wtforms import Form
+
+from app.auth.models import Subgroup
+from app.customers import services
+from app.customers.forms import (
+    CustomerForm,
+    FacilityForm,
+    ServiceObjectForm,
+    customer_data,
+    facility_data,
+    service_object_data,
+)
+from app.customers.models import Customer, Facility, ServiceObject
+from app.customfields.models import CustomFieldEntity
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.formfields import custom_field_data, select_choices, with_custom_fields
+from app.orders.models import Order
+from app.web import apply_errors, paginate, staff_required
+
+bp = Blueprint("customers", __name__)
+
+CUSTOMER_ATTRS = ("customer_number", "subgroup_id", *services.CUSTOMER_FIELDS)
+
+
+@bp.route("/customers")
+@login_required
+def index() -> ResponseReturnValue:
+    q = request.args.get("q", "")
+    include_inactive = request.args.get("inactive") == "1"
+    page = paginate(services.search_customers(q, include_inactive=include_inactive))
+    return render_template("customers/list.html", page=page, q=q, include_inactive=include_inactive)
+
+
+@bp.route("/customers/<int:customer_id>")
+@login_required
+def detail(customer_id: int) -> ResponseReturnValue:
+    customer = db.get_or_404(Customer, customer_id)
+    orders = db.session.scalars(
+        select(Order).where(Order.customer_id == customer.id).order_by(Order.id.desc()).limit(10)
+    ).all()
+    return render_template("customers/detail.html", customer=customer, orders=orders)
+
+
+@bp.route("/customers/<int:customer_id>/options")
+@login_required
+def options(customer_id: int) -> ResponseReturnValue:
+    """A customer's facilities, contacts and machines as JSON: the order page refreshes its
+    selects with them when the customer is changed."""
+    customer = db.get_or_404(Customer, customer_id)
+    return jsonify(
+        facilities=[{"id": f.id, "name": f.name} for f in customer.facilities],
+        contacts=[{"id": c.id, "name": c.name} for c in customer.contacts],
+        service_objects=[
+            {"id": id_, "name": label} for id_, label in services.service_object_choices(customer)
+        ],
+    )
+
+
+def _customer_form(customer: Customer | None) -> Any:
+    form_class = with_custom_fields(CustomerForm, CustomFieldEntity.CUSTOMER)
+    if request.method == "POST" or customer is None:
+        form = form_class()
+    else:
+        # Not obj=customer: its `tags` and `custom_fields` are not what the form's fields hold.
+        form = form_class(
+            data={
+                **{name: getattr(customer, name) for name in CUSTOMER_ATTRS},
+                "tags": ", ".join(tag.name for tag in customer.tags),
+                "custom_fields": custom_field_data(
+                    form_class.custom_class,  # type: ignore[attr-defined]
+                    customer.custom_fields,
+                ),
+                "contacts": [
+                    {"id": c.id, "name": c.name, "phone": c.phone, "email": c.email}
+                    for c in customer.contacts
+                ],
+            },
+        )
+    subgroups = db.session.scalars(select(Subgroup).order_by(Subgroup.name))
+    form.subgroup_id.choices = select_choices(
+        [("", _("Ingen")), *((s.id, s.name) for s in subgroups)]
+    )
+    return form
+
+
+def _contact_template() -> Form:
+    from app.customers.forms import ContactForm
+
+    return ContactForm(prefix="contacts-__i__-")
+
+
+def _render_customer_form(
+    form: Any, customer: Customer | None, status: int = 200, **context: Any
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "customers/form.html",
+            form=form,
+            customer=customer,
+            contact_template=_contact_template(),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    form = _customer_form(None)
+    if not form.validate_on_submit():
+        return _render_customer_form(form, None, 422 if form.is_submitted() else 200)
+    try:
+        customer = services.create_customer(customer_data(form))
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields)
+        return _render_customer_form(form, None, 422, leftovers=leftovers)
+    db.session.commit()
+    flash(_("Kunden %(name)s är skapad.", name=customer.name), "success")
+    return redirect(url_for(".detail", customer_id=customer.id))
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(customer_id: int) -> ResponseReturnValue:
+    customer = db.get_or_404(Customer, customer_id)
+    form = _customer_form(customer)
+    if not form.validate_on_submit():
+        return _render_customer_form(form, customer, 422 if form.is_submitted() else 200)
+    data = customer_data(form)
+    data.setdefault("customer_number", "")  # required when editing: the service says so
+    try:
+        services.update_customer(customer, data)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields)
+        return _render_customer_form(form, customer, 422, leftovers=leftovers)
+    db.session.commit()
+    flash(_("Kunden är sparad."), "success")
+    return redirect(url_for(".detail", customer_id=customer.id))
+
+
+@bp.route("/customers/<int:customer_id>/delete", methods=["POST"])
+@staff_required
+def delete(customer_id: int) -> ResponseReturnValue:
+    customer = db.get_or_404(Customer, customer_id)
+    try:
+        services.delete_customer(customer)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".detail", customer_id=customer_id))
+    db.session.commit()
+    flash(_("Kunden är borttagen."), "success")
+    return redirect(url_for(".index"))
+
+
+# --- facilities and service objects ------------------------------------------------------------
+
+
+def _facility_form(facility: Facility | None) -> Any:
+    form_class = with_custom_fields(FacilityForm, CustomFieldEntity.FACILITY)
+    if request.method == "POST" or facility is None:
+        return form_class()
+    return form_class(
+        data={
+            **{name: getattr(facility, name) for name in services.ADDRESS_FIELDS},
+            "custom_fields": custom_field_data(
+                form_class.custom_class,  # type: ignore[attr-defined]
+                facility.custom_fields,
+            ),
+        },
+    )
+
+
+def _save_facility(form: Any, customer: Customer, facility: Facility | None) -> ResponseReturnValue:
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template(
+            "customers/facility_form.html", form=form, customer=customer, facility=facility
+        ), status
+    data = facility_data(form)
+    try:
+        if facility is None:
+            facility = services.create_facility({**data, "customer_id": customer.id})
+        else:
+            services.update_facility(facility, data)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields)
+        return render_template(
+            "customers/facility_form.html",
+            form=form,
+            customer=customer,
+            facility=facility,
+            leftovers=leftovers,
+        ), 422
+    db.session.commit()
+    flash(_("Anläggningen %(name)s är sparad.", name=facility.name), "success")
+    return redirect(url_for(".detail", customer_id=customer.id, _anchor=f"facility-{facility.id}"))
+
+
+@bp.route("/customers/<int:customer_id>/facilities/new", methods=["GET", "POST"])
+@login_required
+def new_facility(customer_id: int) -> ResponseReturnValue:
+    customer = db.get_or_404(Customer, customer_id)
+    return _save_facility(_facility_form(None), customer, None)
+
+
+@bp.route("/facilities/<int:facility_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_facility(facility_id: int) -> ResponseReturnValue:
+    facility = db.get_or_404(Facility, facility_id)
+    return _save_facility(_facility_form(facility), facility.customer, facility)
+
+
+def _save_service_object(
+    form: ServiceObjectForm, facility: Facility, service_object: ServiceObject | None
+) -> ResponseReturnValue:
+    context = {"form": form, "facility": facility, "service_object": service_object}
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("customers/service_object_form.html", **context), status
+    data = service_object_data(form)
+    try:
+        if service_object is None:
+            service_object = services.create_service_object({**data, "facility_id": facility.id})
+        else:
+            services.update_service_object(service_object, data)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields)
+        return render_template(
+            "customers/service_object_form.html", leftovers=leftovers, **context
+        ), 422
+    db.session.commit()
+    flash(_("Serviceobjektet %(name)s är sparat.", name=service_object.name), "success")
+    return redirect(
+        url_for(".detail", customer_id=facility.customer_id, _anchor=f"facility-{facility.id}")
+    )
+
+
+@bp.route("/facilities/<int:facility_id>/service-objects/new", methods=["GET", "POST"])
+@login_required
+def new_service_object(facility_id: int) -> ResponseReturnValue:
+    facility = db.get_or_404(Facility, facility_id)
+    return _save_service_object(ServiceObjectForm(), facility, None)
+
+
+@bp.route("/service-objects/<int:service_object_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_service_object(service_object_id: int) -> ResponseReturnValue:
+    service_object = db.get_or_404(ServiceObject, service_object_id)
+    form = ServiceObjectForm(obj=service_object) if request.method == "GET" else ServiceObjectForm()
+    return _save_service_object(form, service_object.facility, service_object)

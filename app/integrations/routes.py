@@ -1,0 +1,188 @@
+"""Settings → Integration (admin only): connect, reconnect and disconnect Fortnox per
+subgroup or for the whole organisation, and every setting of fortnox-settings.md."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth.models import Subgroup
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.integrations.forms import settings_form_class, submitted_changes
+from app.integrations.fortnox import services
+from app.integrations.fortnox.settings import DEFINITIONS_BY_KEY, GROUPS
+
+bp = Blueprint("integrations", __name__)
+
+
+def redirect_uri() -> str:
+    """Where Fortnox sends the admin back; FORTNOX_REDIRECT_URI must match the one
+    registered for the Fortnox app when it is set."""
+    return current_app.config.get("FORTNOX_REDIRECT_URI") or url_for(
+        "integrations.callback", _external=True
+    )
+
+
+@bp.before_request
+def admins_only() -> None:
+    if request.endpoint == "integrations.callback":
+        return  # the one-time state proves who started the flow
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[return-value]
+    if request.endpoint == "integrations.order_preview":
+        return None  # everyone who may see the order may see what it would send
+    if not current_user.is_admin:
+        abort(403)
+
+
+def _subgroup_id() -> int | None:
+    raw = request.values.get("subgroup_id") or ""
+    if not raw:
+        return None
+    if not raw.isdigit() or db.session.get(Subgroup, int(raw)) is None:
+        abort(404)
+    return int(raw)
+
+
+def _page(subgroup_id: int | None, form=None, status: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    integration = services.get_or_create_integration(subgroup_id)
+    db.session.commit()
+    settings = services.settings_of(integration)
+    if form is None:
+        form = settings_form_class()(data=settings.to_dict())
+    subgroups = db.session.scalars(select(Subgroup).order_by(Subgroup.name)).all()
+    return (
+        render_template(
+            "integrations/settings.html",
+            integration=integration,
+            subgroups=subgroups,
+            subgroup_id=subgroup_id,
+            form=form,
+            groups=GROUPS,
+            definitions=DEFINITIONS_BY_KEY,
+            errors=services.open_errors(integration),
+        ),
+        status,
+    )
+
+
+@bp.route("/settings/integration")
+@login_required
+def settings() -> ResponseReturnValue:
+    return _page(_subgroup_id())
+
+
+@bp.route("/settings/integration/settings", methods=["POST"])
+@login_required
+def save_settings() -> ResponseReturnValue:
+    subgroup_id = _subgroup_id()
+    form = settings_form_class()()
+    if not form.validate():
+        return _page(subgroup_id, form, 422)
+    integration = services.get_or_create_integration(subgroup_id)
+    try:
+        services.update_settings(integration, submitted_changes(form))
+    except ValidationFailed as exc:
+        for key, problems in exc.fields.items():
+            if key in form:
+                form[key].errors = list(problems)
+        return _page(subgroup_id, form, 422)
+    db.session.commit()
+    flash("Inställningarna är sparade.", "info")
+    return redirect(url_for("integrations.settings", subgroup_id=subgroup_id))
+
+
+@bp.route("/settings/integration/connect", methods=["POST"])
+@login_required
+def connect() -> ResponseReturnValue:
+    url = services.start_connect(
+        by=current_user, subgroup_id=_subgroup_id(), redirect_uri=redirect_uri()
+    )
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/settings/integration/callback")
+def callback() -> ResponseReturnValue:
+    by = current_user if current_user.is_authenticated else None
+    try:
+        result = services.finish_connect(
+            state=request.args.get("state"),
+            code=request.args.get("code"),
+            error=request.args.get("error"),
+            by=by,
+            redirect_uri=redirect_uri(),
+        )
+    except services.ConnectError as exc:
+        db.session.commit()  # the state is spent either way; nothing else changed
+        flash(exc.message, "error")
+        return redirect(url_for("integrations.settings") if by else url_for("auth.login"))
+    db.session.commit()
+    flash(f"Ansluten till Fortnox: {result.company_name} ({result.organisation_number}).", "info")
+    return redirect(
+        url_for("integrations.settings", subgroup_id=result.integration.subgroup_id)
+        if by
+        else url_for("auth.login")
+    )
+
+
+@bp.route("/settings/integration/disconnect", methods=["POST"])
+@login_required
+def disconnect() -> ResponseReturnValue:
+    subgroup_id = _subgroup_id()
+    integration = services.integration_for_subgroup(subgroup_id)
+    if integration is None:
+        abort(404)
+    services.disconnect(integration, by=current_user)
+    db.session.commit()
+    flash("Fortnox är frånkopplat. Inställningarna finns kvar.", "info")
+    return redirect(url_for("integrations.settings", subgroup_id=subgroup_id))
+
+
+@bp.route("/settings/integration/errors/<int:error_id>/resolve", methods=["POST"])
+@login_required
+def resolve_error(error_id: int) -> ResponseReturnValue:
+    from app.integrations.models import IntegrationError
+
+    error = db.get_or_404(IntegrationError, error_id)
+    integration = db.get_or_404(services.FortnoxIntegration, error.integration_id)
+    services.resolve_errors(integration, error.operation, by=current_user)
+    db.session.commit()
+    flash("Problemet är markerat som åtgärdat.", "info")
+    return redirect(url_for("integrations.settings", subgroup_id=integration.subgroup_id))
+
+
+@bp.route("/orders/<int:order_id>/fortnox-preview")
+@login_required
+def order_preview(order_id: int) -> ResponseReturnValue:
+    """ "Förhandsgranska i Fortnox-format": the rows as they will print, warnings and errors,
+    and the raw JSON folded below. Nothing is sent."""
+    from app.orders.models import Order
+    from app.orders.services import ensure_access
+
+    order = db.get_or_404(Order, order_id)
+    ensure_access(current_user, order)
+    try:
+        result = services.preview(order)
+    except Conflict as exc:
+        return render_template("integrations/preview.html", order=order, problem=exc.message), 409
+    return render_template(
+        "integrations/preview.html",
+        order=order,
+        result=result,
+        raw_json=json.dumps(result.payload, ensure_ascii=False, indent=2),
+    )

@@ -1,0 +1,369 @@
+"""Order pages: the list with filters, "Mina ordrar", a new order, and the order page where
+the work is written down, signed off and moved on.
+
+The order page is one form. Every button (save, sign, a status change, a comment) submits
+all of it, so nothing typed anywhere on the page is lost; rows are added in the browser
+(static/app.js) and saved together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app.articles.services import articles_by_numbers
+from app.auth.models import Subgroup
+from app.customers.models import Customer
+from app.customers.services import customer_choices, service_object_choices
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.formfields import custom_field_data, select_choices, with_custom_fields
+from app.orders import services
+from app.orders.forms import (
+    FORTNOX_LABELS,
+    KIND_LABELS,
+    STATUS_BUTTONS,
+    STATUS_TEXTS,
+    ActionForm,
+    ArticleRowForm,
+    NewOrderForm,
+    OrderFilterForm,
+    OrderForm,
+    ReadingForm,
+    order_data,
+)
+from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
+from app.web import apply_errors, local_today, paginate, user_choices
+
+bp = Blueprint("orders", __name__)
+
+OPEN_STATUSES = [OrderStatus.DRAFT, OrderStatus.IN_PROGRESS, OrderStatus.READY]
+
+
+def _subgroup_choices(empty: str) -> list[SelectChoice]:
+    subgroups = db.session.scalars(select(Subgroup).order_by(Subgroup.name))
+    return select_choices([("", empty), *((s.id, s.name) for s in subgroups)])
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def _filter_form(*, mine: bool) -> OrderFilterForm:
+    form = OrderFilterForm(formdata=request.args)
+    everything = _("Alla")
+    form.kind.choices = select_choices([("", everything), *KIND_LABELS.items()])
+    form.status.choices = select_choices([("", everything), *STATUS_TEXTS.items()])
+    form.customer_id.choices = select_choices([("", everything), *customer_choices()])
+    form.assigned_user_id.choices = user_choices(empty=everything)
+    form.fortnox_state.choices = select_choices([("", everything), *FORTNOX_LABELS.items()])
+    if current_user.is_staff:
+        form.subgroup_id.choices = _subgroup_choices(everything)
+    else:
+        del form.subgroup_id  # a technician sees their own subgroup only
+    if mine:
+        del form.assigned_user_id
+    return form
+
+
+def _filters(form: OrderFilterForm) -> dict[str, Any]:
+    """Only values the enums know reach the query (a hand-edited link is no 500)."""
+    filters: dict[str, Any] = {"q": form.q.data or ""}
+    for name, enum_cls in (
+        ("kind", OrderKind),
+        ("status", OrderStatus),
+        ("fortnox_state", FortnoxState),
+    ):
+        value = form[name].data
+        filters[name] = value if value in {m.value for m in enum_cls} else None
+    for name in ("customer_id", "assigned_user_id", "subgroup_id"):
+        if name in form and not form[name].errors:
+            filters[name] = form[name].data
+    return filters
+
+
+@bp.route("/orders")
+@login_required
+def index() -> ResponseReturnValue:
+    form = _filter_form(mine=False)
+    page = paginate(services.search_orders(current_user, _filters(form)))
+    return render_template("orders/list.html", form=form, page=page, mine=False)
+
+
+@bp.route("/orders/mine")
+@login_required
+def mine() -> ResponseReturnValue:
+    """The signed-in user's assigned orders; open ones unless a status is picked."""
+    form = _filter_form(mine=True)
+    filters = {**_filters(form), "assigned_user_id": current_user.id}
+    if not filters["status"]:
+        filters["statuses"] = OPEN_STATUSES
+    page = paginate(services.search_orders(current_user, filters))
+    return render_template("orders/list.html", form=form, page=page, mine=True)
+
+
+# --- a new order ------------------------------------------------------------------------------
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    kind = request.args.get("kind", OrderKind.SERVICE.value)
+    form = NewOrderForm(
+        data={
+            "kind": kind if kind in {k.value for k in OrderKind} else OrderKind.SERVICE.value,
+            "customer_id": request.args.get("customer_id", type=int),
+            "subgroup_id": current_user.subgroup_id,
+            "assigned_user_id": None if current_user.is_staff else current_user.id,
+        }
+    )
+    form.customer_id.choices = select_choices([("", _("Välj kund …")), *customer_choices()])
+    form.assigned_user_id.choices = user_choices(empty="—")
+    if current_user.is_staff:
+        form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
+    else:
+        del form.subgroup_id  # technicians create orders in their own subgroup only
+    if not form.validate_on_submit():
+        return render_template("orders/new.html", form=form), 422 if form.is_submitted() else 200
+    data: dict[str, Any] = {
+        "kind": form.kind.data,
+        "customer_id": form.customer_id.data,
+        "assigned_user_id": form.assigned_user_id.data,
+        "orderer": (form.orderer.data or "").strip() or None,
+        "customer_order_number": (form.customer_order_number.data or "").strip() or None,
+        "description": (form.description.data or "").strip() or None,
+    }
+    if form.kind.data == OrderKind.SALES.value:
+        data["delivery_date"] = form.delivery_date.data
+    if "subgroup_id" in form:
+        data["subgroup_id"] = form.subgroup_id.data
+    try:
+        order = services.create_order(data, by=current_user)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields)
+        return render_template("orders/new.html", form=form, leftovers=leftovers), 422
+    db.session.commit()
+    flash(_("Order %(number)s skapad.", number=order.display_number), "success")
+    return redirect(url_for(".detail", order_id=order.id))
+
+
+# --- the order page ---------------------------------------------------------------------------
+
+
+def _order_form(order: Order) -> OrderForm:
+    """The order page's form: bound to the request on POST, else filled from the order.
+    The custom fields are those defined for the order's kind."""
+    form_class = with_custom_fields(OrderForm, services.CUSTOM_FIELD_ENTITY[order.kind])
+    if request.method == "POST":
+        form = form_class()
+    else:
+        form = form_class(data=_initial(order, form_class.custom_class))  # type: ignore[attr-defined]
+    if order.kind != OrderKind.SALES:
+        del form.delivery_date
+    if not current_user.is_staff:
+        del form.subgroup_id
+    _set_choices(form, order)
+    return form
+
+
+def _initial(order: Order, custom_class: type) -> dict[str, Any]:
+    return {
+        "customer_id": order.customer_id,
+        "facility_id": order.facility_id,
+        "contact_id": order.contact_id,
+        "orderer": order.orderer,
+        "assigned_user_id": order.assigned_user_id,
+        "customer_order_number": order.customer_order_number,
+        "description": order.description,
+        "fault_cause": order.fault_cause,
+        "delivery_date": order.delivery_date,
+        "subgroup_id": order.subgroup_id,
+        "custom_fields": custom_field_data(custom_class, order.custom_fields),
+        "actions": [
+            {
+                "date": a.date,
+                "technician_id": a.technician_id,
+                "hours": a.hours,
+                "description": a.description,
+            }
+            for a in order.actions
+        ],
+        "article_rows": [
+            {
+                "article_number": r.article.article_number,
+                "description": r.description,
+                "quantity": r.quantity,
+                "unit": r.unit,
+                "price": r.price,
+                "date": r.date,
+                "technician_id": r.technician_id,
+                "service_object_id": r.service_object_id,
+                "cost_center": r.cost_center or "",
+                "original_technician_id": r.technician_id or "",
+            }
+            for r in order.article_rows
+        ],
+        "service_objects": [
+            {"service_object_id": s.service_object_id, "operating_hours": s.operating_hours}
+            for s in order.service_objects
+        ],
+    }
+
+
+def _chosen_customer(form: OrderForm, order: Order) -> Customer:
+    """The customer whose facilities, contacts and machines the selects offer: the one picked
+    in the form (it may have just been changed), else the order's."""
+    chosen = form.customer_id.data if not form.customer_id.errors else None
+    customer = db.session.get(Customer, chosen) if chosen else None
+    return customer or order.customer
+
+
+def _set_choices(form: OrderForm, order: Order) -> None:
+    customer = _chosen_customer(form, order)
+    form.customer_id.choices = select_choices(customer_choices(include_id=order.customer_id))
+    form.facility_id.choices = select_choices(
+        [("", "—"), *((f.id, f.name) for f in customer.facilities)]
+    )
+    form.contact_id.choices = select_choices(
+        [("", "—"), *((c.id, c.name) for c in customer.contacts)]
+    )
+    form.assigned_user_id.choices = user_choices(include_ids={order.assigned_user_id}, empty="—")
+    if "subgroup_id" in form:
+        form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
+    technician_ids = {a.technician_id for a in order.actions} | {
+        r.technician_id for r in order.article_rows
+    }
+    technicians = user_choices(include_ids=technician_ids)
+    machines = select_choices([("", "—"), *service_object_choices(customer)])
+    for entry in form.actions:
+        entry.form.technician_id.choices = technicians
+    for entry in form.article_rows:
+        entry.form.technician_id.choices = technicians
+        entry.form.service_object_id.choices = machines
+    for entry in form.service_objects:
+        entry.form.service_object_id.choices = [_pick_machine(), *machines[1:]]
+    form.row_choices = {"technicians": technicians, "machines": machines}  # type: ignore[attr-defined]
+
+
+def _pick_machine() -> SelectChoice:
+    return SelectChoice(value="", label=_("Välj serviceobjekt …"))
+
+
+def _row_defaults() -> dict[str, Any]:
+    """A new action or article row: today, done by the signed-in user."""
+    return {"date": local_today(), "technician_id": current_user.id}
+
+
+def _row_templates(form: OrderForm) -> dict[str, Any]:
+    """Empty rows the browser clones when "add" is tapped (index placeholder `__i__`)."""
+    choices = form.row_choices  # type: ignore[attr-defined]
+    action = ActionForm(prefix="actions-__i__-", data=_row_defaults())
+    action.technician_id.choices = choices["technicians"]
+    row = ArticleRowForm(prefix="article_rows-__i__-", data=_row_defaults())
+    row.technician_id.choices = choices["technicians"]
+    row.service_object_id.choices = choices["machines"]
+    reading = ReadingForm(prefix="service_objects-__i__-")
+    reading.service_object_id.choices = [_pick_machine(), *choices["machines"][1:]]
+    return {"actions": action, "article_rows": row, "service_objects": reading}
+
+
+def _render(
+    order: Order, form: OrderForm, status: int = 200, **context: Any
+) -> ResponseReturnValue:
+    numbers = [entry.form.article_number.data or "" for entry in form.article_rows]
+    return (
+        render_template(
+            "orders/detail.html",
+            order=order,
+            form=form,
+            templates=_row_templates(form),
+            articles=articles_by_numbers(numbers),
+            editable=order.status not in services.LOCKED_STATUSES,
+            status_changes=services.allowed_status_changes(order),
+            status_buttons=STATUS_BUTTONS,
+            total=services.order_total(order),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
+@login_required
+def detail(order_id: int) -> ResponseReturnValue:
+    order = db.get_or_404(Order, order_id)
+    services.ensure_access(current_user, order)  # 403 for another subgroup's order
+    form = _order_form(order)
+    if request.method == "GET":
+        return _render(order, form)
+
+    op = request.form.get("op", "save")
+    if op.startswith("add:"):
+        # Without JavaScript "add" comes here: one more empty row, nothing saved yet.
+        rows = op.removeprefix("add:")
+        if rows not in services.WORK_LISTS:
+            abort(400)
+        getattr(form, rows).append_entry(_row_defaults() if rows != "service_objects" else {})
+        _set_choices(form, order)
+        return _render(order, form)
+    if order.status in services.LOCKED_STATUSES:
+        return _comment_on_locked(order, form, op)
+    if not form.validate():
+        return _render(order, form, 422, invalid=True)
+
+    data = services.strip_unchanged_work(order, order_data(form))
+    work_changed = any(name in data for name in services.WORK_LISTS)
+    if order.is_signed and work_changed and op != "sign" and not form.confirm_unsign.data:
+        # A signature never covers work it did not see: ask before clearing it.
+        return _render(order, form, 422, confirm_unsign=True)
+    try:
+        services.update_order(order, data, by=current_user)
+        message = _("Ordern är sparad.")
+        anchor = None
+        if op == "sign":
+            services.sign_order(order, by=current_user, customer_name=form.customer_name.data)
+            message, anchor = _("Ordern är signerad."), "signering"
+        elif op.startswith("status:"):
+            target = _status(op.removeprefix("status:"))
+            services.change_status(order, target, by=current_user)
+            message = _("Status: %(status)s.", status=STATUS_TEXTS[target])
+            anchor = "status"
+        elif op == "comment":
+            services.add_comment(order, form.comment.data, by=current_user)
+            message, anchor = _("Kommentaren är sparad."), "kommentarer"
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        leftovers = apply_errors(form, exc.fields, aliases={"text": "comment"})
+        return _render(order, form, 422, invalid=True, leftovers=leftovers, message=exc.message)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".detail", order_id=order.id, _anchor=anchor))
+
+
+def _status(value: str) -> OrderStatus:
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        abort(400)
+
+
+def _comment_on_locked(order: Order, form: OrderForm, op: str) -> ResponseReturnValue:
+    """A sent, invoiced or cancelled order takes comments only."""
+    if op != "comment":
+        raise Conflict(
+            _("Ordern är %(status)s och kan inte ändras.", status=STATUS_TEXTS[order.status])
+        )
+    try:
+        services.add_comment(order, form.comment.data or "", by=current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc.fields, aliases={"text": "comment"})
+        return _render(order, form, 422, invalid=True)
+    db.session.commit()
+    flash(_("Kommentaren är sparad."), "success")
+    return redirect(url_for(".detail", order_id=order.id, _anchor="kommentarer"))

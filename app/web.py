@@ -1,0 +1,150 @@
+"""What every server-rendered page shares: role checks, pagination, and putting a service's
+field errors (`ServiceError.fields`, keyed like "article_rows.0.quantity") next to the form's
+fields."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, request
+from flask_login import current_user, login_required
+from sqlalchemy import Select, func, select
+from wtforms import Field, Form
+from wtforms.fields import FieldList, FormField
+from wtforms.fields.choices import SelectChoice
+
+from app.auth.models import Role, User
+from app.extensions import db
+from app.formfields import select_choices
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PER_PAGE = 25
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Sign-in required, and 403 for any role not in `roles` (docs/decisions.md "Roles")."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+admin_required = roles_required(Role.ADMIN)
+staff_required = roles_required(Role.ADMIN, Role.OFFICE)
+
+
+@dataclass
+class Page:
+    """One page of a query's rows, with what the pager needs."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def page_number() -> int:
+    """`?page=` as a positive int; anything else is page 1 (never a 500 for a bad link)."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def paginate(query: Select, per_page: int = PER_PAGE) -> Page:
+    page = page_number()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total or 0)
+
+
+def user_choices(
+    *, include_ids: set[int | None] | None = None, empty: str | None = None
+) -> list[SelectChoice]:
+    """Options for a user select: active users by name, plus inactive ones still referenced
+    (`include_ids`) so an old order keeps showing who did the work."""
+    wanted = {i for i in include_ids or set() if i is not None}
+    query = select(User).order_by(User.name)
+    if wanted:
+        query = query.where(User.active.is_(True) | User.id.in_(wanted))
+    else:
+        query = query.where(User.active.is_(True))
+    choices: list[tuple[Any, str]] = [("", empty)] if empty is not None else []
+    choices += [(user.id, user.name) for user in db.session.scalars(query)]
+    return select_choices(choices)
+
+
+# --- errors from services onto form fields ----------------------------------------------------
+
+
+def field_for(form: Form, key: str) -> Field | None:
+    """The field a service error key names: "description", "article_rows.0.quantity" (a
+    FieldList entry by position), "custom_fields.Er referens" (a custom field by its name).
+    None when the form has no such field."""
+    node: Any = form
+    for part in key.split("."):
+        if isinstance(node, FormField):
+            node = node.form
+        if isinstance(node, FieldList):
+            if not part.isdigit() or int(part) >= len(node.entries):
+                return None
+            node = node.entries[int(part)]
+            continue
+        if isinstance(node, Form):
+            names: dict[str, str] = getattr(node, "field_names", {})
+            name = names.get(part, part)
+            if name not in node._fields:
+                return None
+            node = node._fields[name]
+            continue
+        return None
+    if isinstance(node, FormField):
+        return None  # an error on a whole sub-form: shown at the top
+    return node if isinstance(node, Field) else None
+
+
+def apply_errors(
+    form: Form, fields: dict[str, list[str]], aliases: dict[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Attach each message of `fields` to the field it names (`aliases` renames service keys,
+    e.g. {"text": "comment"}). Returns the messages no field claims, to show at the top."""
+    leftovers: dict[str, list[str]] = {}
+    for key, messages in fields.items():
+        field = field_for(form, (aliases or {}).get(key, key))
+        if field is None:
+            leftovers.setdefault(key, []).extend(messages)
+            continue
+        field.errors = [*field.errors, *messages]
+    return leftovers
+
+
+def local_today() -> date:
+    """Today where the technicians work (BABEL_DEFAULT_TIMEZONE, Europe/Stockholm): the
+    default date of a new action or article row."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
+    return datetime.now(zone).date()
