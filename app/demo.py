@@ -375,16 +375,17 @@ def load_demo_data(*, force: bool = False, seed: int = 42) -> str:
                         hours=Decimal(rng.choice([1, 1.5, 2, 3, 4, 6, 8])),
                     )
                 )
-            for so in facility.service_objects[: rng.randint(1, 2)]:
+            for covered in facility.service_objects[: rng.randint(1, 2)]:
                 order.service_objects.append(
                     OrderServiceObject(
-                        service_object=so,
-                        operating_hours=(so.operating_hours or Decimal(0)) + rng.randint(0, 300),
+                        service_object=covered,
+                        operating_hours=(covered.operating_hours or Decimal(0))
+                        + rng.randint(0, 300),
                     )
                 )
         for _r in range(rng.randint(1, 8 if kind != OrderKind.WORK else 20)):
             article = rng.choice(active_articles)
-            so = None
+            so: ServiceObject | None = None
             if kind != OrderKind.SALES and order.service_objects and rng.random() < 0.5:
                 so = rng.choice(order.service_objects).service_object
             order.article_rows.append(

@@ -5,7 +5,7 @@ Services raise these; the JSON API renders `{"error": {"code", "message", "field
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -73,11 +73,14 @@ HTTP_CODES = {
 }
 
 
-def error_response(status: int, message: str, fields: dict | None = None, code: str | None = None):  # type: ignore[no-untyped-def]
-    body = {"error": {"code": code or HTTP_CODES.get(status, "error"), "message": message}}
+def error_response(
+    status: int, message: str, fields: dict | None = None, code: str | None = None
+) -> tuple[Response, int]:
+    """The API's error body (domain-and-api.md "Errors")."""
+    error: dict[str, object] = {"code": code or HTTP_CODES.get(status, "error"), "message": message}
     if fields:
-        body["error"]["fields"] = fields
-    return jsonify(body), status
+        error["fields"] = fields
+    return jsonify({"error": error}), status
 
 
 def wants_json() -> bool:
@@ -114,7 +117,7 @@ def init_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         db.session.rollback()
         message = str(HTTP_MESSAGES.get(status, exc.description or ""))
-        if status == 400 and getattr(exc, "description", None) and "CSRF" in exc.description:
+        if status == 400 and "CSRF" in (exc.description or ""):
             message = _("Formuläret har gått ut eller saknar säkerhetstoken. Ladda om sidan.")
         if wants_json():
             fields = None

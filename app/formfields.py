@@ -66,7 +66,7 @@ class DecimalInput(Field):
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            self.data = None
+            self.data = None  # type: ignore[assignment]
             raise ValueError(_l("Ange ett tal, t.ex. 1,5.")) from None
         if not value.is_finite():
             self.data = None
@@ -106,7 +106,7 @@ class LocalDateField(DateField):
         try:
             self.data = date.fromisoformat(" ".join(valuelist).strip())
         except ValueError:
-            self.data = None
+            self.data = None  # type: ignore[assignment]
             raise ValueError(_l("Ange ett datum som ÅÅÅÅ-MM-DD.")) from None
 
 

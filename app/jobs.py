@@ -54,22 +54,26 @@ class RQQueue:
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         from rq.exceptions import NoSuchJobError
-        from rq.job import Job
+        from rq.job import Job, JobStatus
 
         try:
             job = Job.fetch(job_id, connection=self.connection)
         except NoSuchJobError:
             return None
-        state = job.get_status(refresh=True)
-        status = {"queued": "queued", "started": "started", "finished": "finished"}.get(
-            str(state.value if hasattr(state, "value") else state), "failed"
-        )
-        if str(state) in ("deferred", "scheduled", "JobStatus.DEFERRED"):
-            status = "queued"
+        # RQ has more states than the API's queued|started|finished|failed.
+        state = JobStatus(job.get_status(refresh=True))
+        status = {
+            JobStatus.QUEUED: "queued",
+            JobStatus.DEFERRED: "queued",
+            JobStatus.SCHEDULED: "queued",
+            JobStatus.STARTED: "started",
+            JobStatus.FINISHED: "finished",
+        }.get(state, "failed")
         error = None
         if status == "failed":
-            error = (job.latest_result().exc_string or "").strip().splitlines()[-1:] or None
-            error = error[0] if error else None
+            result = job.latest_result()
+            lines = (result.exc_string or "").strip().splitlines() if result else []
+            error = lines[-1] if lines else "failed"
         return {
             "status": status,
             "result": job.return_value() if status == "finished" else None,

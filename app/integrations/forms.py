@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
-from app.integrations.fortnox.settings import SETTING_DEFINITIONS, FortnoxSettings
+from app.integrations.fortnox.settings import SETTING_DEFINITIONS
 
 
 def settings_form_class() -> type[FlaskForm]:
@@ -29,10 +29,6 @@ def settings_form_class() -> type[FlaskForm]:
         else:
             attrs[d.key] = StringField(d.label, description=d.help)
     return type("FortnoxSettingsForm", (FlaskForm,), attrs)
-
-
-def form_values(settings: FortnoxSettings) -> dict[str, object]:
-    return settings.to_dict()
 
 
 def submitted_changes(form: FlaskForm) -> dict[str, object]:

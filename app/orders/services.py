@@ -435,7 +435,7 @@ def _search_clause(term: str) -> Any:
             func.lower(Customer.customer_number) == term.lower(),
         )
     )
-    clauses = [
+    clauses: list[Any] = [
         Order.customer_id.in_(customer_ids),
         func.lower(Order.customer_order_number).like(like),
         func.lower(Order.orderer).like(like),

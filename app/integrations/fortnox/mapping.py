@@ -34,6 +34,8 @@ from app.integrations.fortnox.snapshot import (
     UserSnapshot,
 )
 
+_Date = date  # the type, for annotations inside classes with a `date` field
+
 DocumentType = Literal["Order", "Invoice"]
 
 # fortnox-settings.md §2: prefix of our order number per order kind.
@@ -175,7 +177,7 @@ class AttendanceTransaction:
     technician_name: str
 
     @property
-    def key(self) -> tuple[str, date, str]:
+    def key(self) -> tuple[str, _Date, str]:
         """Identifies the transaction across sends: (EmployeeId, Date, CauseCode)."""
         return (self.employee_id, self.date, self.cause_code)
 
@@ -1066,9 +1068,11 @@ class _Mapper:
                 "eller ändra inställningen ”Lägg till kostnadsställe”",
             )
         row_codes: dict[str, list[str]] = {}
-        for row in rows:
-            if "CostCenter" in row:
-                row_codes.setdefault(row["CostCenter"], []).append(row.get("ArticleNumber", ""))
+        for document_row in rows:
+            if "CostCenter" in document_row:
+                row_codes.setdefault(document_row["CostCenter"], []).append(
+                    document_row.get("ArticleNumber", "")
+                )
         for code, articles in row_codes.items():
             self._check_cost_center(
                 code,
