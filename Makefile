@@ -21,6 +21,7 @@ translations: $(STAMP)
 
 ## make run: the app on its embedded defaults (SQLite, bundled Fortnox sandbox, in-process jobs)
 run: $(STAMP) translations
+	@./scripts/ensure-system-packages.sh runtime
 	@mkdir -p instance
 	ORDNA_ENV=development $(BIN)/flask db upgrade
 	@ORDNA_ENV=development $(BIN)/flask demo-data 2>/dev/null && echo "Loaded demo data." || true

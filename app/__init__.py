@@ -30,6 +30,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n import select_locale
     from app.jobs import init_jobs
+    from app.mail import init_mail
 
     db.init_app(app)
     migrate.init_app(
@@ -43,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     init_jobs(app)
+    init_mail(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -54,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from app.integrations.routes import bp as integrations_bp
     from app.main.routes import bp as main_bp
     from app.orders.routes import bp as orders_bp
+    from app.settings.routes import bp as settings_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -62,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(articles_bp)
     app.register_blueprint(customfields_bp)
     app.register_blueprint(integrations_bp)
+    app.register_blueprint(settings_bp)
     init_api(app)
 
 

@@ -28,6 +28,17 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return value.strip()
 
 
+def env_int(name: str, default: int | None = None) -> int | None:
+    """Parse an integer environment variable; anything but digits fails fast (ValueError)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
 def default_sqlite_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'ordna.sqlite3'}"
 
@@ -55,6 +66,25 @@ class Config:
     FORTNOX_REDIRECT_URI = env_str("FORTNOX_REDIRECT_URI")
 
     ORGANISATION_NAME = env_str("ORGANISATION_NAME", "Ordna Demo AB")
+
+    # E-mail (the service protocol to the customer) over SMTP. Without MAIL_SERVER nothing is
+    # sent: each mail is written as an .eml file to MAIL_FILE_PATH (default instance/mail/).
+    MAIL_SERVER = env_str("MAIL_SERVER")
+    MAIL_PORT = env_int("MAIL_PORT")  # unset: 465 with MAIL_USE_SSL, 587 with MAIL_USE_TLS, else 25
+    MAIL_USERNAME = env_str("MAIL_USERNAME")
+    MAIL_PASSWORD = env_str("MAIL_PASSWORD")
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")  # STARTTLS
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")  # SMTPS from the first byte
+    MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "ordna@localhost")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)  # seconds per SMTP operation
+    MAIL_FILE_PATH = env_str("MAIL_FILE_PATH")
+    # None: SMTP when MAIL_SERVER is set, else .eml files (app/mail.py). Tests pick "locmem".
+    MAIL_BACKEND: str | None = None
+
+    # A drawn signature travels in the order form as a data URL (up to 512 KB of PNG, about
+    # 700 KB as text); Werkzeug's default of 500 KB per form field would refuse it with a 413
+    # before the service could explain what is wrong.
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
 
     # Sessions and cookies: secure by default; plain HTTP only in development.
     SESSION_COOKIE_HTTPONLY = True
@@ -116,3 +146,14 @@ class TestConfig(Config):
     REDIS_URL = None
     FORTNOX_API_URL = "http://127.0.0.1:9/3"
     FORTNOX_OAUTH_URL = "http://127.0.0.1:9/oauth-v1"
+    # Mails stay in memory (mail.outbox) unless a test asks for SMTP or files.
+    MAIL_BACKEND = "locmem"
+    MAIL_SERVER = None
+    MAIL_PORT = None
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_DEFAULT_SENDER = "ordna@example.com"
+    MAIL_TIMEOUT = 5
+    MAIL_FILE_PATH = None

@@ -20,7 +20,10 @@ from app.orders.models import (
     OrderNumberSequence,
     OrderServiceObject,
     OrderStatus,
+    ProtocolMail,
+    ProtocolMailStatus,
 )
+from app.settings.models import OrganisationSetting
 
 __all__ = [
     "Action",
@@ -42,6 +45,9 @@ __all__ = [
     "OrderNumberSequence",
     "OrderServiceObject",
     "OrderStatus",
+    "OrganisationSetting",
+    "ProtocolMail",
+    "ProtocolMailStatus",
     "Role",
     "ServiceObject",
     "Subgroup",

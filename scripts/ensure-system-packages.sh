@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (headless Chromium for the browser tests)
-# when they are missing. As root it installs them; otherwise it says what to install and fails.
+# Installs the Debian packages Ordna needs when they are missing. As root it installs them;
+# otherwise it says what to install and fails.
+#
+#   ensure-system-packages.sh          what the test suite needs (`make test`)
+#   ensure-system-packages.sh runtime  what the app itself needs (`make run`)
+#
+# runtime: Pango, HarfBuzz and a font for WeasyPrint, which renders the service protocol PDF.
+# test:    the runtime set, plus headless Chromium for the browser tests and poppler-utils
+#          (`pdftoppm`) to rasterise a protocol page for a person to look at.
 set -euo pipefail
-packages=(chromium chromium-driver)
+runtime=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core)
+case "${1:-test}" in
+  runtime) packages=("${runtime[@]}") ;;
+  test) packages=("${runtime[@]}" chromium chromium-driver poppler-utils) ;;
+  *) echo "usage: $0 [runtime|test]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -15,5 +27,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "Missing Debian packages: ${missing[*]}. Install them: sudo apt-get install ${missing[*]}" >&2
+  echo "(libpango*, libharfbuzz0b, fonts-dejavu-core: WeasyPrint renders the service protocol PDF" \
+       "with them; chromium*: the browser tests; poppler-utils: pdftoppm in the PDF tests.)" >&2
   exit 1
 fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -37,6 +38,7 @@ from app.orders.models import (
     OrderServiceObject,
     OrderStatus,
 )
+from app.orders.protocol import protocol_response
 
 bp = Blueprint("api_orders", __name__, url_prefix="/api/v1", description="Ordrar")
 bp.before_request(authenticate_request)
@@ -108,6 +110,7 @@ class SignatureSchema(Loose):
     user_name = fields.Method("dump_user", dump_only=True)
     signed_at = fields.DateTime()
     customer_name = fields.String()
+    has_drawing = fields.Boolean()
 
     def dump_user(self, data: dict) -> str | None:
         return data.get("user_name")
@@ -156,6 +159,7 @@ class OrderSchema(Strict):
             "user_name": order.signed_by.name if order.signed_by else None,
             "signed_at": order.signed_at.isoformat() if order.signed_at else None,
             "customer_name": order.signed_customer_name,
+            "has_drawing": order.has_signature_drawing,
         }
 
     def dump_fortnox(self, order: Order) -> dict:
@@ -190,6 +194,13 @@ class OrderQuery(PageArgs):
 class SignSchema(Strict):
     customer_name = fields.String(required=True, validate=required_text(120))
     user_id = fields.Integer(allow_none=True)
+    signature = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Kundens ritade signatur som data-URL: data:image/png;base64,… "
+            "(PNG, högst 512 kB). Utelämnad eller null: signerat med namn utan ritning."
+        },
+    )
 
 
 class JobSchema(Loose):
@@ -270,10 +281,28 @@ def sign(data: dict, order_id: int) -> Order:
     if data.get("user_id") is not None:
         signer = get_related(User, data["user_id"], "user_id")
     order = services.sign_order(
-        _order(order_id), by=by, customer_name=data["customer_name"], signer=signer
+        _order(order_id),
+        by=by,
+        customer_name=data["customer_name"],
+        signer=signer,
+        signature=data.get("signature"),
     )
     db.session.commit()
     return order
+
+
+PDF_RESPONSE = {
+    "description": "Serviceprotokollet som PDF (A4, svenska).",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@bp.route("/orders/<int:order_id>/protocol.pdf", methods=["GET"])
+@bp.doc(responses={"200": PDF_RESPONSE})
+def protocol_pdf(order_id: int) -> Response:
+    """Serviceprotokollet som PDF: kund, anläggning, serviceobjekt med drifttid, åtgärder,
+    artikelrader (priser bara med inställningen "Visa priser på protokollet") och signering."""
+    return protocol_response(_order(order_id))
 
 
 @bp.route("/jobs/<job_id>", methods=["GET"])

@@ -199,6 +199,14 @@ class OrderForm(FlaskForm):
         validators=[Length(max=120, message=_l("Högst 120 tecken."))],
         render_kw={"autocomplete": "off", "placeholder": _l("Kunden textar sitt namn")},
     )
+    # The drawing on the signing panel's canvas as a PNG data URL, kept up to date by
+    # static/app.js; services.sign_order checks it when "Signera" is pressed.
+    signature = HiddenField()
+    protocol_to = StringField(
+        _l("Skicka till"),
+        validators=[Length(max=254, message=_l("Högst 254 tecken."))],
+        render_kw={"type": "email", "autocomplete": "email", "inputmode": "email"},
+    )
     comment = TextAreaField(
         _l("Ny kommentar"),
         validators=[Length(max=5000, message=_l("Högst 5000 tecken."))],

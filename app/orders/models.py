@@ -1,5 +1,5 @@
 """Orders (service, work and sales), their actions, article rows, covered service objects,
-comments, and the per-kind number sequence."""
+comments, the service protocols mailed to the customer, and the per-kind number sequence."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.articles.models import Article
 from app.auth.models import Subgroup, User
@@ -96,6 +97,11 @@ class Order(db.Model):
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signed_customer_name: Mapped[str | None] = mapped_column(String(120))
+    # The signature the customer drew on the device, as PNG bytes (at most 512 KB, checked by
+    # services.sign_order). Deferred: lists of orders never load it.
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # Whether there is a drawing, without loading it (the API's order lists ask for every order).
+    has_signature_drawing: Mapped[bool] = column_property(signature_png.is_not(None))
 
     # Fortnox state (integration-health.md "Per order"; fortnox-settings.md §7).
     fortnox_state: Mapped[FortnoxState] = mapped_column(
@@ -129,6 +135,11 @@ class Order(db.Model):
     )
     comments: Mapped[list[Comment]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="Comment.created_at"
+    )
+    protocol_mails: Mapped[list[ProtocolMail]] = relationship(
+        back_populates="order",
+        cascade="all, delete-orphan",
+        order_by="ProtocolMail.id",
     )
 
     @property
@@ -214,3 +225,28 @@ class Comment(db.Model):
 
     order: Mapped[Order] = relationship(back_populates="comments")
     author: Mapped[User | None] = relationship()
+
+
+class ProtocolMailStatus(enum.StrEnum):
+    SENT = "sent"  # Skickat
+    FAILED = "failed"  # Misslyckades
+
+
+class ProtocolMail(db.Model):
+    """One attempt to e-mail the service protocol: to whom, when, by whom, and how it went
+    (the SMTP error in Swedish when it failed)."""
+
+    __tablename__ = "protocol_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ProtocolMailStatus] = mapped_column(
+        str_enum(ProtocolMailStatus, "protocol_mail_status")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(back_populates="protocol_mails")
+    sent_by: Mapped[User | None] = relationship()

@@ -1,15 +1,27 @@
 """Order pages: the list with filters, "Mina ordrar", a new order, and the order page where
 the work is written down, signed off and moved on.
 
-The order page is one form. Every button (save, sign, a status change, a comment) submits
-all of it, so nothing typed anywhere on the page is lost; rows are added in the browser
-(static/app.js) and saved together."""
+The order page is one form. Every button (save, sign, a status change, a comment, sending the
+protocol) submits all of it, so nothing typed anywhere on the page is lost; rows are added in
+the browser (static/app.js) and saved together. The service protocol is downloaded as a PDF
+and e-mailed from the same page."""
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -23,6 +35,7 @@ from app.customers.services import customer_choices, service_object_choices
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
+from app.mail import MailDeliveryError, writes_files
 from app.orders import services
 from app.orders.forms import (
     FORTNOX_LABELS,
@@ -37,7 +50,9 @@ from app.orders.forms import (
     ReadingForm,
     order_data,
 )
+from app.orders.mail import send_protocol
 from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
+from app.orders.protocol import protocol_response
 from app.web import apply_errors, local_today, paginate, user_choices
 
 bp = Blueprint("orders", __name__)
@@ -287,6 +302,8 @@ def _render(
             status_changes=services.allowed_status_changes(order),
             status_buttons=STATUS_BUTTONS,
             total=services.order_total(order),
+            mail_writes_files=writes_files(),
+            mail_file_path=current_app.config["MAIL_FILE_PATH"],
             **context,
         ),
         status,
@@ -312,6 +329,8 @@ def detail(order_id: int) -> ResponseReturnValue:
         _set_choices(form, order)
         return _render(order, form)
     if order.status in services.LOCKED_STATUSES:
+        if op == "send_protocol":
+            return _send_protocol_of_locked(order, form)
         return _comment_on_locked(order, form, op)
     if not form.validate():
         return _render(order, form, 422, invalid=True)
@@ -321,13 +340,22 @@ def detail(order_id: int) -> ResponseReturnValue:
     if order.is_signed and work_changed and op != "sign" and not form.confirm_unsign.data:
         # A signature never covers work it did not see: ask before clearing it.
         return _render(order, form, 422, confirm_unsign=True)
+    recipient = None
     try:
         services.update_order(order, data, by=current_user)
         message = _("Ordern är sparad.")
         anchor = None
         if op == "sign":
-            services.sign_order(order, by=current_user, customer_name=form.customer_name.data)
+            services.sign_order(
+                order,
+                by=current_user,
+                customer_name=form.customer_name.data,
+                signature=form.signature.data or None,  # nothing drawn: signed by name only
+            )
             message, anchor = _("Ordern är signerad."), "signering"
+        elif op == "send_protocol":
+            # What was typed is saved first: the protocol shows the order as it is now.
+            recipient = services.protocol_recipient(order, form.protocol_to.data)
         elif op.startswith("status:"):
             target = _status(op.removeprefix("status:"))
             services.change_status(order, target, by=current_user)
@@ -341,8 +369,88 @@ def detail(order_id: int) -> ResponseReturnValue:
         leftovers = apply_errors(form, exc.fields, aliases={"text": "comment"})
         return _render(order, form, 422, invalid=True, leftovers=leftovers, message=exc.message)
     db.session.commit()
+    if recipient is not None:
+        return _send_protocol(order, form, recipient)
     flash(message, "success")
     return redirect(url_for(".detail", order_id=order.id, _anchor=anchor))
+
+
+def _send_protocol_of_locked(order: Order, form: OrderForm) -> ResponseReturnValue:
+    """A sent, invoiced or cancelled order can't change, but its protocol can still be sent
+    (its fields are disabled, so only the address comes with the form)."""
+    try:
+        recipient = services.protocol_recipient(order, form.protocol_to.data)
+    except ValidationFailed as exc:
+        apply_errors(form, exc.fields)
+        return _render(order, _order_form_from(order, form), 422, invalid=True)
+    return _send_protocol(order, form, recipient)
+
+
+def _order_form_from(order: Order, posted: OrderForm) -> OrderForm:
+    """The form filled from the order, keeping the address and its error from `posted`."""
+    form_class = with_custom_fields(OrderForm, services.CUSTOM_FIELD_ENTITY[order.kind])
+    form = form_class(
+        formdata=None,
+        data={
+            **_initial(order, form_class.custom_class),  # type: ignore[attr-defined]
+            "protocol_to": posted.protocol_to.data,
+        },
+    )
+    form.protocol_to.errors = list(posted.protocol_to.errors)
+    if order.kind != OrderKind.SALES:
+        del form.delivery_date
+    if not current_user.is_staff:
+        del form.subgroup_id
+    _set_choices(form, order)
+    return form
+
+
+def _send_protocol(order: Order, form: OrderForm, recipient: str) -> ResponseReturnValue:
+    """E-mail the protocol (after the commit of what it shows) and log the attempt. A failure
+    is logged and shown in Swedish with "Försök igen"; nothing else changes."""
+    try:
+        sent = send_protocol(order, recipient, by=current_user)
+    except MailDeliveryError as exc:
+        db.session.commit()  # the failed attempt, in the order's mail log
+        if order.status in services.LOCKED_STATUSES:
+            form = _order_form_from(order, form)
+        return _render(order, form, 502, mail_error=exc.reason, mail_to=recipient)
+    db.session.commit()
+    if sent.saved_to is not None:
+        flash(
+            _(
+                "Ingen e-postserver är inställd (MAIL_SERVER), så inget skickades: "
+                "protokollet till %(to)s finns som fil i %(path)s",
+                to=recipient,
+                path=str(sent.saved_to),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Serviceprotokollet är skickat till %(to)s.", to=recipient), "success")
+    return redirect(url_for(".detail", order_id=order.id, _anchor="protokoll"))
+
+
+@bp.route("/orders/<int:order_id>/protocol.pdf")
+@login_required
+def protocol_pdf(order_id: int) -> ResponseReturnValue:
+    """The service protocol as it stands (what is saved), as a PDF download."""
+    order = db.get_or_404(Order, order_id)
+    services.ensure_access(current_user, order)
+    return protocol_response(order)
+
+
+@bp.route("/orders/<int:order_id>/signature.png")
+@login_required
+def signature_png(order_id: int) -> ResponseReturnValue:
+    """The signature the customer drew (404 when the order has none)."""
+    order = db.get_or_404(Order, order_id)
+    services.ensure_access(current_user, order)
+    if not order.is_signed or not order.signature_png:
+        abort(404)
+    response = send_file(BytesIO(order.signature_png), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def _status(value: str) -> OrderStatus:

@@ -5,11 +5,17 @@ once. Nothing here leaves the process."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import zlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from PIL import Image
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +37,8 @@ from app.orders.models import (
     OrderNumberSequence,
     OrderServiceObject,
     OrderStatus,
+    ProtocolMail,
+    ProtocolMailStatus,
 )
 
 FIRST_ORDER_NUMBER = 1001
@@ -342,28 +350,198 @@ def add_comment(order: Order, text: str, *, by: User) -> Comment:
     return comment
 
 
-def sign_order(order: Order, *, by: User, customer_name: str, signer: User | None = None) -> Order:
+def sign_order(
+    order: Order,
+    *,
+    by: User,
+    customer_name: str,
+    signer: User | None = None,
+    signature: bytes | str | None = None,
+) -> Order:
     """Sign the order off: the signer (by default the caller; admin and office may sign for a
-    technician), the time, and the customer's name in print."""
+    technician), the time, the customer's name in print, and the signature the customer drew
+    (`signature`: PNG bytes or a `data:image/png;base64,…` URL; None: no drawing, which also
+    removes an earlier one).
+
+    Raises PermissionDenied (403) for another subgroup's order or for signing in someone
+    else's name as a technician, Conflict (409) for a locked order, and ValidationFailed (422)
+    naming `customer_name` and/or `signature` (see `decode_signature`); nothing is changed
+    then."""
     ensure_access(by, order)
     ensure_editable(order)
     customer_name = (customer_name or "").strip()
+    problems: dict[str, list[str]] = {}
     if not customer_name:
-        raise ValidationFailed.field("customer_name", _("Skriv kundens namn."))
+        problems["customer_name"] = [_("Skriv kundens namn.")]
+    png = None
+    if signature is not None:
+        try:
+            png = decode_signature(signature)
+        except ValidationFailed as exc:
+            problems.update(exc.fields)
+    if problems:
+        raise ValidationFailed(_("Uppgifterna är inte giltiga."), problems)
     if signer is not None and signer.id != by.id and not by.is_staff:
         raise PermissionDenied(_("Du kan bara signera i ditt eget namn."))
     order.signed_by = signer or by
     order.signed_at = datetime.now(UTC)
     order.signed_customer_name = customer_name
+    order.signature_png = png
     db.session.flush()
     return order
 
 
+SIGNATURE_MAX_BYTES = 512 * 1024
+# A signature pad is a few hundred pixels each way; more is no signature but a way to make
+# the PDF renderer decode a huge image (PNG compresses one colour almost to nothing).
+SIGNATURE_MAX_PIXELS = 4_000_000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def decode_signature(value: bytes | str) -> bytes:
+    """The PNG bytes of a drawn signature given as PNG bytes or as a data URL
+    (`data:image/png;base64,…`, what a canvas's `toDataURL()` gives).
+
+    Raises ValidationFailed naming `signature` when it is not a PNG image (another type, not
+    base64, not decodable), is empty or blank (nothing drawn: fully transparent or white), or
+    is larger than 512 KB decoded."""
+    data = _signature_bytes(value) if isinstance(value, str) else bytes(value)
+    if not data:
+        raise _bad_signature(_("Signaturen är tom. Låt kunden skriva sin namnteckning."))
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise _too_large_signature(len(data))
+    if not data.startswith(PNG_MAGIC):
+        raise _bad_signature(_("Signaturen är ingen PNG-bild."))
+    if not _png_chunks_intact(data):
+        raise _bad_signature(_("Signaturen är ingen giltig PNG-bild."))
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            width, height = image.size
+            if width * height > SIGNATURE_MAX_PIXELS:
+                raise _bad_signature(
+                    _(
+                        "Signaturen är för stor (%(width)s × %(height)s bildpunkter).",
+                        width=width,
+                        height=height,
+                    )
+                )
+            image.load()  # decodes it all: a truncated or corrupt file fails here
+            blank = _is_blank(image)
+    except ValidationFailed:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise _bad_signature(_("Signaturen är ingen giltig PNG-bild.")) from None
+    if blank:
+        raise _bad_signature(_("Signaturen är tom. Låt kunden skriva sin namnteckning."))
+    return data
+
+
+def _signature_bytes(value: str) -> bytes:
+    value = value.strip()
+    if not value:
+        return b""
+    header, comma, payload = value.partition(",")
+    params = [p.strip().lower() for p in header.removeprefix("data:").split(";")]
+    if not header.startswith("data:") or not comma:
+        raise _bad_signature(_("Skicka signaturen som en data-URL: data:image/png;base64,…"))
+    if params[0] != "image/png" or "base64" not in params[1:]:
+        raise _bad_signature(_("Signaturen måste vara en PNG-bild (data:image/png;base64,…)."))
+    payload = "".join(payload.split())
+    if len(payload) > (SIGNATURE_MAX_BYTES + 2) // 3 * 4:  # don't decode what is too large
+        raise _too_large_signature(len(payload) // 4 * 3)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad_signature(_("Signaturen är inte giltig base64.")) from None
+
+
+def _png_chunks_intact(data: bytes) -> bool:
+    """Every chunk whole with a correct CRC, through IEND at the very end.
+
+    Checked here rather than left to Pillow: WeasyPrint switches Pillow's
+    LOAD_TRUNCATED_IMAGES on for the whole process, and a cut-off upload then decodes
+    without complaint."""
+    position = len(PNG_MAGIC)
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        end = position + 12 + length
+        if end > len(data):
+            return False
+        kind = data[position + 4 : position + 8]
+        crc = int.from_bytes(data[end - 4 : end], "big")
+        if zlib.crc32(data[position + 4 : end - 4]) != crc:
+            return False
+        if kind == b"IEND":
+            return end == len(data)
+        position = end
+    return False
+
+
+def _is_blank(image: Image.Image) -> bool:
+    """Nothing drawn: every pixel fully transparent, or (near) white once laid on white."""
+    rgba = image.convert("RGBA")
+    if rgba.getchannel("A").getbbox() is None:
+        return True
+    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    ink = on_white.convert("L").point(lambda value: 255 if value < 250 else 0)
+    return ink.getbbox() is None
+
+
+def _bad_signature(problem: str) -> ValidationFailed:
+    return ValidationFailed.field("signature", problem)
+
+
+def _too_large_signature(size: int) -> ValidationFailed:
+    return _bad_signature(
+        _("Signaturen är för stor (%(size)s kB); högst 512 kB.", size=(size + 1023) // 1024)
+    )
+
+
 def clear_signature(order: Order) -> None:
+    """Remove the signature, the drawing included: the work it covered has changed."""
     order.signed_by = None
     order.signed_by_id = None
     order.signed_at = None
     order.signed_customer_name = None
+    order.signature_png = None
+
+
+# --- the service protocol's e-mail ------------------------------------------------------------
+
+
+def protocol_recipient(order: Order, typed: str | None) -> str:
+    """Where the protocol goes: the address typed, else the contact person's e-mail.
+
+    Raises ValidationFailed naming `protocol_to` for an invalid address, or when nothing is
+    typed and the order has no contact person with an e-mail address."""
+    address = (typed or "").strip()
+    if not address:
+        address = (order.contact.email or "").strip() if order.contact else ""
+        if not address:
+            raise ValidationFailed.field(
+                "protocol_to",
+                _("Skriv en e-postadress: ordern har ingen kontaktperson med e-post."),
+            )
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationFailed.field("protocol_to", _("Ange en giltig e-postadress.")) from None
+
+
+def log_protocol_mail(
+    order: Order, recipient: str, *, by: User, error: str | None = None
+) -> ProtocolMail:
+    """Record one attempt to e-mail the protocol: sent, or failed with `error` (Swedish)."""
+    log = ProtocolMail(
+        order=order,
+        recipient=recipient,
+        sent_by=by,
+        status=ProtocolMailStatus.FAILED if error else ProtocolMailStatus.SENT,
+        error=error,
+    )
+    db.session.add(log)
+    db.session.flush()
+    return log
 
 
 def change_status(order: Order, status: OrderStatus, *, by: User) -> Order:

@@ -8,6 +8,8 @@
  *   unit, price and quantity from the one picked.
  * - Changing the order's customer refreshes the facility, contact and machine choices.
  * - On a signed order, saving changed work asks first: it clears the signature.
+ * - The signing panel's canvas takes the customer's signature with a finger, a pen or a mouse
+ *   (pointer events) and keeps the hidden `signature` field up to date as a PNG data URL.
  */
 (function () {
   "use strict";
@@ -270,6 +272,137 @@
       });
   });
 
+  // --- the signature pad ------------------------------------------------------------------------
+  //
+  // Strokes are kept as points relative to the pad (0..1 each way), so the drawing survives a
+  // resize or a turned phone. After every stroke the drawing is exported at a fixed size
+  // (EXPORT_WIDTH × EXPORT_HEIGHT, transparent background) into the hidden `signature` field;
+  // "Rensa" empties both. A form shown again after an error brings its drawing back.
+
+  var EXPORT_WIDTH = 800;
+  var EXPORT_HEIGHT = 400;  // the pad's CSS aspect-ratio is the same 2 / 1
+  var INK_WIDTH = 2.6;      // CSS pixels on the pad
+
+  function setUpSignaturePad(pad) {
+    var canvas = pad.querySelector("[data-signature-canvas]");
+    var form = pad.closest("form");
+    var input = form && form.querySelector('input[name="signature"]');
+    if (!canvas || !input || !canvas.getContext) return;
+    var context = canvas.getContext("2d");
+    var strokes = [];
+    var current = null;
+    var background = null;  // the drawing restored from the field
+
+    function padWidth() { return canvas.getBoundingClientRect().width || 1; }
+
+    function paint(target, width, height, lineWidth) {
+      target.lineCap = "round";
+      target.lineJoin = "round";
+      target.strokeStyle = "#111";
+      target.fillStyle = "#111";
+      target.lineWidth = lineWidth;
+      strokes.forEach(function (stroke) {
+        if (stroke.length === 1) {  // a dot
+          target.beginPath();
+          target.arc(stroke[0][0] * width, stroke[0][1] * height, lineWidth / 2, 0, 2 * Math.PI);
+          target.fill();
+          return;
+        }
+        target.beginPath();
+        stroke.forEach(function (p, i) {
+          if (i === 0) target.moveTo(p[0] * width, p[1] * height);
+          else target.lineTo(p[0] * width, p[1] * height);
+        });
+        target.stroke();
+      });
+    }
+
+    function redraw() {
+      context.clearRect(0, 0, canvas.width, canvas.height);
+      if (background) context.drawImage(background, 0, 0, canvas.width, canvas.height);
+      paint(context, canvas.width, canvas.height, INK_WIDTH * canvas.width / padWidth());
+    }
+
+    function fit() {
+      var rect = canvas.getBoundingClientRect();
+      var ratio = window.devicePixelRatio || 1;
+      canvas.width = Math.max(1, Math.round(rect.width * ratio));
+      canvas.height = Math.max(1, Math.round(rect.height * ratio));
+      redraw();
+    }
+
+    function hasInk() { return strokes.length > 0 || background !== null; }
+
+    function store() {
+      pad.classList.toggle("has-ink", hasInk());
+      if (!hasInk()) { input.value = ""; return; }
+      var out = document.createElement("canvas");
+      out.width = EXPORT_WIDTH;
+      out.height = EXPORT_HEIGHT;
+      var target = out.getContext("2d");
+      if (background) target.drawImage(background, 0, 0, EXPORT_WIDTH, EXPORT_HEIGHT);
+      paint(target, EXPORT_WIDTH, EXPORT_HEIGHT, INK_WIDTH * EXPORT_WIDTH / padWidth());
+      input.value = out.toDataURL("image/png");
+    }
+
+    function point(event) {
+      var rect = canvas.getBoundingClientRect();
+      return [
+        Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)),
+        Math.min(1, Math.max(0, (event.clientY - rect.top) / rect.height))
+      ];
+    }
+
+    canvas.addEventListener("pointerdown", function (event) {
+      if (event.pointerType === "mouse" && event.button !== 0) return;
+      event.preventDefault();
+      if (canvas.setPointerCapture) canvas.setPointerCapture(event.pointerId);
+      current = { id: event.pointerId, points: [point(event)] };
+      strokes.push(current.points);
+      pad.classList.add("has-ink");
+      redraw();
+    });
+
+    canvas.addEventListener("pointermove", function (event) {
+      if (!current || event.pointerId !== current.id) return;
+      event.preventDefault();
+      var events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+      (events.length ? events : [event]).forEach(function (e) { current.points.push(point(e)); });
+      redraw();
+    });
+
+    function finish(event) {
+      if (!current || event.pointerId !== current.id) return;
+      current = null;
+      store();
+      markDirty(canvas);
+    }
+    canvas.addEventListener("pointerup", finish);
+    canvas.addEventListener("pointercancel", finish);
+    canvas.addEventListener("lostpointercapture", finish);
+
+    pad.parentElement.querySelector("[data-signature-clear]").addEventListener("click", function () {
+      strokes = [];
+      background = null;
+      current = null;
+      store();
+      redraw();
+      markDirty(canvas);
+    });
+
+    window.addEventListener("resize", fit);
+    fit();
+
+    if (input.value.indexOf("data:image/png;base64,") === 0) {
+      var image = new Image();
+      image.onload = function () { background = image; pad.classList.add("has-ink"); redraw(); };
+      image.onerror = function () { input.value = ""; };
+      image.src = input.value;
+    } else {
+      input.value = "";
+    }
+  }
+
   // --- confirmations -------------------------------------------------------------------------
 
   document.addEventListener("submit", function (event) {
@@ -292,8 +425,12 @@
   // --- page set-up ---------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-signature-pad]").forEach(setUpSignaturePad);
     // A form shown again after a validation error holds work that is not saved yet.
     document.querySelectorAll("form[data-unsaved]").forEach(function (form) { dirtyForms.add(form); });
+    // A protocol that could not be sent: its message and "Försök igen" are far down the page.
+    var mailError = document.getElementById("mail-error");
+    if (mailError) mailError.scrollIntoView({ block: "center" });
     // Show the first field with an error (the banner above says what to do).
     var error = document.querySelector(".has-error");
     if (error && !document.querySelector("[data-new-token]")) error.scrollIntoView({ block: "center" });
