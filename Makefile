@@ -31,10 +31,12 @@ run: $(STAMP) translations
 test: $(STAMP) translations
 	./scripts/ensure-system-packages.sh
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy app
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy app
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import request
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,13 +16,18 @@ from flask_wtf.csrf import CSRFProtect
 from app.db import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# `db.Model` is built at run time, so type checkers can't see it; models subclass this name.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(Base, _FlaskModel):
+        __abstract__ = True
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def client_address() -> str:
-    return request.remote_addr or "unknown"

@@ -9,10 +9,10 @@ from sqlalchemy import Boolean, CheckConstraint, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class Article(db.Model):
+class Article(Model):
     __tablename__ = "articles"
     __table_args__ = (CheckConstraint("price >= 0", name="price_nonneg"),)
 

@@ -64,7 +64,7 @@ def search_articles(term: str, limit: int = 20, active_only: bool = True) -> lis
     return list(db.session.scalars(query.order_by(Article.article_number).limit(limit)))
 
 
-def article_query(term: str = "") -> Select[tuple[Article]]:
+def article_query(term: str = "") -> Select[Article]:
     """Every article (active or not) whose number or name contains `term`, by number: the
     article register page."""
     query = select(Article).order_by(Article.article_number)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import UTCDateTime, str_enum, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -23,7 +23,7 @@ class Role(enum.StrEnum):
     TECHNICIAN = "technician"
 
 
-class Subgroup(db.Model):
+class Subgroup(Model):
     """A branch or sister company (undergrupp); may have its own Fortnox integration."""
 
     __tablename__ = "subgroups"
@@ -33,7 +33,7 @@ class Subgroup(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,7 +74,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role.value}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
 
     __tablename__ = "api_tokens"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Subgroup
 from app.db import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model, db
 
 customer_tags = Table(
     "customer_tags",
@@ -30,14 +30,14 @@ customer_tags = Table(
 )
 
 
-class Tag(db.Model):
+class Tag(Model):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
 
 
-class Customer(db.Model):
+class Customer(Model):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,7 +68,7 @@ class Customer(db.Model):
     tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, order_by="Tag.name")
 
 
-class ContactPerson(db.Model):
+class ContactPerson(Model):
     __tablename__ = "contact_persons"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +82,7 @@ class ContactPerson(db.Model):
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 
 
-class Facility(db.Model):
+class Facility(Model):
     """An anläggning: a site of the customer where the machines stand."""
 
     __tablename__ = "facilities"
@@ -105,7 +105,7 @@ class Facility(db.Model):
     )
 
 
-class ServiceObject(db.Model):
+class ServiceObject(Model):
     """A serviceobjekt: a machine at a facility."""
 
     __tablename__ = "service_objects"

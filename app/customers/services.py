@@ -202,7 +202,7 @@ def _apply_fields(obj: object, data: dict, fields: tuple[str, ...]) -> None:
             setattr(obj, field, data[field])
 
 
-def search_customers(term: str = "", *, include_inactive: bool = False) -> Select[tuple[Customer]]:
+def search_customers(term: str = "", *, include_inactive: bool = False) -> Select[Customer]:
     """Customers whose name or number contains `term` (case-insensitive), by name; active
     ones only unless `include_inactive`."""
     query = select(Customer).order_by(Customer.name, Customer.id)

@@ -8,7 +8,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import str_enum
-from app.extensions import db
+from app.extensions import Model
 
 
 class CustomFieldEntity(enum.StrEnum):
@@ -26,7 +26,7 @@ class CustomFieldType(enum.StrEnum):
     BOOLEAN = "boolean"
 
 
-class CustomFieldDefinition(db.Model):
+class CustomFieldDefinition(Model):
     """A field an admin adds to an entity. Values live in the entity's `custom_fields`
     JSON column keyed by the definition's name (names are unique per entity)."""
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Subgroup, User
 from app.db import UTCDateTime, str_enum, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class IntegrationState(enum.StrEnum):
@@ -20,7 +20,7 @@ class IntegrationState(enum.StrEnum):
     ERROR = "error"
 
 
-class FortnoxIntegration(db.Model):
+class FortnoxIntegration(Model):
     __tablename__ = "fortnox_integrations"
     # subgroup_id NULL is the organisation-wide integration; at most one per subgroup.
     __table_args__ = (UniqueConstraint("subgroup_id"),)
@@ -49,7 +49,7 @@ class FortnoxIntegration(db.Model):
     connected_by: Mapped[User | None] = relationship()
 
 
-class OAuthState(db.Model):
+class OAuthState(Model):
     """A one-time OAuth `state`, bound to the admin who started the connect flow."""
 
     __tablename__ = "oauth_states"
@@ -63,7 +63,7 @@ class OAuthState(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class IntegrationError(db.Model):
+class IntegrationError(Model):
     """An unresolved or resolved integration error (integration-health.md)."""
 
     __tablename__ = "integration_errors"
@@ -92,7 +92,7 @@ class SyncRunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class SyncRun(db.Model):
+class SyncRun(Model):
     """One sync run with per-register counts (integration-health.md "Sync run log")."""
 
     __tablename__ = "sync_runs"
@@ -121,7 +121,7 @@ class SendStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class FortnoxSend(db.Model):
+class FortnoxSend(Model):
     """The outbox: a send to Fortnox is recorded in the same transaction as the change that
     caused it; a sweeper re-enqueues rows left pending (style.md, indico's rule)."""
 

@@ -25,7 +25,7 @@ from app.articles.models import Article
 from app.auth.models import Subgroup, User
 from app.customers.models import ContactPerson, Customer, Facility, ServiceObject
 from app.db import UTCDateTime, str_enum, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class OrderKind(enum.StrEnum):
@@ -59,7 +59,7 @@ class FortnoxState(enum.StrEnum):
     INVOICED = "invoiced"  # Fakturerad
 
 
-class OrderNumberSequence(db.Model):
+class OrderNumberSequence(Model):
     """The next number per order kind. Numbers are taken with one atomic
     UPDATE … RETURNING, so concurrent creators never get the same one."""
 
@@ -71,7 +71,7 @@ class OrderNumberSequence(db.Model):
     next_number: Mapped[int] = mapped_column(Integer, default=1001)
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "orders"
     __table_args__ = (UniqueConstraint("kind", "number"),)
 
@@ -151,7 +151,7 @@ class Order(db.Model):
         return self.signed_at is not None
 
 
-class Action(db.Model):
+class Action(Model):
     """An åtgärd: what a technician did on a date, with hours."""
 
     __tablename__ = "actions"
@@ -169,7 +169,7 @@ class Action(db.Model):
     technician: Mapped[User | None] = relationship()
 
 
-class ArticleRow(db.Model):
+class ArticleRow(Model):
     __tablename__ = "article_rows"
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_nonneg"),
@@ -196,7 +196,7 @@ class ArticleRow(db.Model):
     service_object: Mapped[ServiceObject | None] = relationship()
 
 
-class OrderServiceObject(db.Model):
+class OrderServiceObject(Model):
     """A service object the order covers, with the operating-hours reading taken."""
 
     __tablename__ = "order_service_objects"
@@ -214,7 +214,7 @@ class OrderServiceObject(db.Model):
     service_object: Mapped[ServiceObject] = relationship()
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,7 +232,7 @@ class ProtocolMailStatus(enum.StrEnum):
     FAILED = "failed"  # Misslyckades
 
 
-class ProtocolMail(db.Model):
+class ProtocolMail(Model):
     """One attempt to e-mail the service protocol: to whom, when, by whom, and how it went
     (the SMTP error in Swedish when it failed)."""
 

@@ -108,7 +108,7 @@ def next_order_number(kind: OrderKind) -> int:
 # --- visibility and permissions ---------------------------------------------------------
 
 
-def visible_orders(user: User) -> Select[tuple[Order]]:
+def visible_orders(user: User) -> Select[Order]:
     """Admin and office see every order; a technician sees the orders of their subgroup."""
     query = select(Order)
     if not user.is_staff:
@@ -581,7 +581,7 @@ def technicians() -> list[User]:
 WORK_LISTS = ("actions", "article_rows", "service_objects")
 
 
-def search_orders(user: User, filters: dict[str, Any]) -> Select[tuple[Order]]:
+def search_orders(user: User, filters: dict[str, Any]) -> Select[Order]:
     """The orders `user` may see, narrowed by `filters` (all optional): `q` (a number such as
     "1001" or "AO 1001", else text in the customer's name, the customer's order number, the
     orderer or the description), `kind`, `status`, `customer_id`, `assigned_user_id`,

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class OrganisationSetting(db.Model):
+class OrganisationSetting(Model):
     __tablename__ = "organisation_settings"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -424,8 +424,25 @@
 
   // --- page set-up ---------------------------------------------------------------------------
 
+  // "Signera" opens the signing panel; a panel shown again with an error stays open.
+  function setUpSignPanel(panel) {
+    var opener = panel.parentElement.querySelector("[data-sign-open]");
+    if (!opener || panel.hasAttribute("data-open")) return;
+    panel.hidden = true;
+    opener.hidden = false;
+    opener.addEventListener("click", function () {
+      panel.hidden = false;
+      opener.hidden = true;
+      window.dispatchEvent(new Event("resize"));  // the canvas measures itself when shown
+      var name = panel.querySelector("input[type=text], input:not([type])");
+      if (name) name.focus();
+      panel.scrollIntoView({ block: "start", behavior: "smooth" });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-signature-pad]").forEach(setUpSignaturePad);
+    document.querySelectorAll("[data-sign-panel]").forEach(setUpSignPanel);
     // A form shown again after a validation error holds work that is not saved yet.
     document.querySelectorAll("form[data-unsaved]").forEach(function (form) { dirtyForms.add(form); });
     // A protocol that could not be sent: its message and "Försök igen" are far down the page.

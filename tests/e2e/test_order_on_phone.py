@@ -85,6 +85,9 @@ def test_technician_fills_signs_and_readies_a_work_order_on_a_phone(phone, live_
     expect(page.locator(".flash")).to_have_text("Ordern är sparad.")
     expect(rows(page, "article_rows")).to_have_count(3)
 
+    # "Signera" opens the signing panel; its own "Signera" signs.
+    expect(page.get_by_label("Kundens namn")).to_be_hidden()
+    page.get_by_role("button", name="Signera").click()
     page.get_by_label("Kundens namn").fill("Kalle Kund")
     page.get_by_role("button", name="Signera").click()
     expect(page.locator(".flash")).to_have_text("Ordern är signerad.")

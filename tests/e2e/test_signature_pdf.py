@@ -110,6 +110,8 @@ def test_customer_signs_on_a_phone_and_the_protocol_pdf_holds_it_all(phone, live
     page.goto(f"/orders/{seed.order_id}")
 
     canvas = page.locator("[data-signature-canvas]")
+    expect(canvas).to_be_hidden()
+    page.get_by_role("button", name="Signera").click()  # opens the signing panel
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert 280 <= box["width"] <= PHONE["width"] and box["height"] >= 140  # room for a finger
