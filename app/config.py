@@ -85,6 +85,8 @@ class Config:
     # 700 KB as text); Werkzeug's default of 500 KB per form field would refuse it with a 413
     # before the service could explain what is wrong.
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    # No request body is larger than this (a signature is at most 512 KB): 413 before parsing.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
     # Sessions and cookies: secure by default; plain HTTP only in development.
     SESSION_COOKIE_HTTPONLY = True

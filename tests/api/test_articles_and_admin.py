@@ -147,3 +147,13 @@ def test_openapi_document_describes_every_resource(client):
     assert "customer_number" in schemas["Customer"]["properties"]
     assert "article_rows" in schemas["Order"]["properties"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_an_oversized_body_is_refused_with_413_json_before_parsing(api):
+    response = api("admin").post(
+        "/customers",
+        data=b'{"name": "' + b"x" * (9 * 1024 * 1024) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "too_large"
