@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -14,6 +14,7 @@ from app.auth.models import Role
 from app.extensions import db
 from app.integrations.fortnox import services
 from app.integrations.models import FortnoxIntegration
+from app.integrations.routes import redirect_uri
 
 bp = Blueprint(
     "api_integrations", __name__, url_prefix="/api/v1", description="Fortnox-integrationen"
@@ -137,13 +138,8 @@ class Settings(MethodView):
 @bp.response(200, ConnectResultSchema)
 def connect(data: dict) -> dict[str, str]:
     """Starta anslutningen: öppna authorize_url i en webbläsare; callbacken avslutar den."""
-    from flask import current_app
-
-    redirect_uri = current_app.config.get("FORTNOX_REDIRECT_URI") or url_for(
-        "integrations.callback", _external=True
-    )
     url = services.start_connect(
-        by=current_api_user(), subgroup_id=data.get("subgroup_id"), redirect_uri=redirect_uri
+        by=current_api_user(), subgroup_id=data.get("subgroup_id"), redirect_uri=redirect_uri()
     )
     db.session.commit()
     return {"authorize_url": url}
