@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Published third-party Fortnox clients, in their own virtualenv: their exact pins conflict
+# with ours (requirements-thirdparty.txt; tests/sandbox/test_third_party_client.py).
+THIRDPARTY_VENV := .venv-thirdparty
+THIRDPARTY_STAMP := $(THIRDPARTY_VENV)/.installed
 export FLASK_APP := wsgi.py
 LINT_PATHS := $(wildcard app fortnox_sandbox tests benchmarks scripts)
 
-.PHONY: run test lint format bench clean translations extract-messages
+.PHONY: run test soak lint format bench clean translations extract-messages thirdparty
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +19,15 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(THIRDPARTY_STAMP): requirements-thirdparty.txt
+	$(PYTHON) -m venv $(THIRDPARTY_VENV)
+	$(THIRDPARTY_VENV)/bin/pip install --quiet -r requirements-thirdparty.txt
+	$(THIRDPARTY_VENV)/bin/pip check
+	touch $(THIRDPARTY_STAMP)
+
+## make thirdparty: the virtualenv of third-party Fortnox clients the sandbox is tested with
+thirdparty: $(THIRDPARTY_STAMP)
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d app/translations
@@ -28,11 +41,16 @@ run: $(STAMP) translations
 	@ORDNA_ENV=development $(BIN)/python scripts/run_dev.py
 
 ## make test: the whole suite (SQLite and in-process jobs unless TEST_DATABASE_URL/REDIS_URL are set)
-test: $(STAMP) translations
+test: $(STAMP) $(THIRDPARTY_STAMP) translations
 	./scripts/ensure-system-packages.sh
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy app
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not soak"
+
+## make soak: the Fortnox send fault campaign: 200 orders, two RQ workers, faults, a killed
+## worker (PostgreSQL and Redis as for CI; tests/soak/test_send_soak.py)
+soak: $(STAMP)
+	ORDNA_SOAK=1 $(BIN)/pytest -q -s -m soak tests/soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -51,4 +69,4 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel --quiet update -i app/translations/messages.pot -d app/translations
 
 clean:
-	rm -rf $(VENV) instance/ordna.sqlite3
+	rm -rf $(VENV) $(THIRDPARTY_VENV) instance/ordna.sqlite3

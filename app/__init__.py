@@ -6,18 +6,23 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import security
 from app.config import Config
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
     """Build the app from a config class (default: `Config`, read from the environment).
 
-    Raises RuntimeError when no SECRET_KEY is set outside development and tests."""
+    Raises RuntimeError when SECRET_KEY or the Fortnox app's credentials are missing outside
+    development and tests (never the sandbox's credentials in production)."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config or Config)
-    if not app.config.get("SECRET_KEY") and not app.config.get("ALLOW_INSECURE_SECRET"):
-        raise RuntimeError("SECRET_KEY must be set (see README: Configuration)")
+    if not app.config.get("ALLOW_INSECURE_SECRET"):
+        for name in ("SECRET_KEY", "FORTNOX_CLIENT_ID", "FORTNOX_CLIENT_SECRET"):
+            if not app.config.get(name):
+                raise RuntimeError(f"{name} must be set (see README: Configuration)")
     register_extensions(app)
+    security.install(app)  # before the blueprints: their <int:…> ids use its converter
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
@@ -53,7 +58,10 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.customers.routes import bp as customers_bp
     from app.customfields.routes import bp as customfields_bp
+    from app.integrations.health import bp as health_bp
     from app.integrations.routes import bp as integrations_bp
+    from app.integrations.send_routes import bp as fortnox_send_bp
+    from app.integrations.snapshot_routes import bp as snapshots_bp
     from app.main.routes import bp as main_bp
     from app.orders.routes import bp as orders_bp
     from app.settings.routes import bp as settings_bp
@@ -65,6 +73,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(articles_bp)
     app.register_blueprint(customfields_bp)
     app.register_blueprint(integrations_bp)
+    app.register_blueprint(fortnox_send_bp)
+    app.register_blueprint(snapshots_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(settings_bp)
     init_api(app)
 
@@ -77,5 +88,9 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.cli import init_cli
+    from app.integrations.fortnox.cli import fortnox
+    from app.schedule import scheduler_command
 
     init_cli(app)
+    app.cli.add_command(fortnox)
+    app.cli.add_command(scheduler_command)

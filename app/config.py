@@ -58,10 +58,13 @@ class Config:
     # Key for tokens at rest (Fernet, urlsafe base64 32 bytes). Derived from SECRET_KEY if unset.
     TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY")
 
-    FORTNOX_CLIENT_ID = env_str("FORTNOX_CLIENT_ID", "ordna-dev")
-    FORTNOX_CLIENT_SECRET = env_str("FORTNOX_CLIENT_SECRET", "ordna-dev-secret")
+    # No default in production: the sandbox's credentials must never reach Fortnox.
+    FORTNOX_CLIENT_ID = env_str("FORTNOX_CLIENT_ID")
+    FORTNOX_CLIENT_SECRET = env_str("FORTNOX_CLIENT_SECRET")
     FORTNOX_API_URL = env_str("FORTNOX_API_URL", "https://api.fortnox.se/3")
     FORTNOX_OAUTH_URL = env_str("FORTNOX_OAUTH_URL", "https://apps.fortnox.se/oauth-v1")
+    # How long a worker holds a send (seconds); never less than the send job's timeout + 30.
+    FORTNOX_SEND_LEASE_SECONDS = env_int("FORTNOX_SEND_LEASE_SECONDS", 180)
     # Must equal the redirect URI registered for the Fortnox app; default: our callback URL.
     FORTNOX_REDIRECT_URI = env_str("FORTNOX_REDIRECT_URI")
 
@@ -130,6 +133,8 @@ class DevConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     FORTNOX_API_URL = env_str("FORTNOX_API_URL", "http://127.0.0.1:8765/3")
     FORTNOX_OAUTH_URL = env_str("FORTNOX_OAUTH_URL", "http://127.0.0.1:8765/oauth-v1")
+    FORTNOX_CLIENT_ID = env_str("FORTNOX_CLIENT_ID", "ordna-dev")  # the bundled sandbox's
+    FORTNOX_CLIENT_SECRET = env_str("FORTNOX_CLIENT_SECRET", "ordna-dev-secret")
 
 
 class TestConfig(Config):
@@ -148,6 +153,11 @@ class TestConfig(Config):
     REDIS_URL = None
     FORTNOX_API_URL = "http://127.0.0.1:9/3"
     FORTNOX_OAUTH_URL = "http://127.0.0.1:9/oauth-v1"
+    FORTNOX_CLIENT_ID = "ordna-dev"  # the sandbox's
+    FORTNOX_CLIENT_SECRET = "ordna-dev-secret"
+    # Signing in does not start the day's first sync (tests of it switch it on): a test's
+    # sign-in should not talk to Fortnox.
+    FORTNOX_LOGIN_REFRESH = False
     # Mails stay in memory (mail.outbox) unless a test asks for SMTP or files.
     MAIL_BACKEND = "locmem"
     MAIL_SERVER = None

@@ -16,6 +16,7 @@ from app.auth.services import create_user
 from app.customers.models import ContactPerson, Customer, Facility, ServiceObject, Tag
 from app.customfields.models import CustomFieldDefinition, CustomFieldEntity
 from app.extensions import db
+from app.i18n import local_today
 from app.orders.models import (
     Action,
     ArticleRow,
@@ -182,7 +183,7 @@ def load_demo_data(*, force: bool = False, seed: int = 42) -> str:
     if not force and db.session.scalar(select(func.count()).select_from(User)):
         raise RuntimeError("The database already has data; use --force to load anyway.")
     rng = random.Random(seed)
-    today = datetime.now(UTC).date()
+    today = local_today()
 
     west = Subgroup(name="Väst")
     south = Subgroup(name="Syd")
@@ -329,10 +330,12 @@ def load_demo_data(*, force: bool = False, seed: int = 42) -> str:
         OrderStatus.IN_PROGRESS,
         OrderStatus.READY,
         OrderStatus.READY,
-        OrderStatus.SENT,
-        OrderStatus.INVOICED,
+        OrderStatus.READY,
+        OrderStatus.IN_PROGRESS,
         OrderStatus.CANCELLED,
     ]
+    # No order is "Skickad" or "Fakturerad" here: only a real send to Fortnox makes one so
+    # (app/integrations/fortnox/sending.py), and demo data has sent nothing.
     kinds = [OrderKind.SERVICE, OrderKind.SERVICE, OrderKind.WORK, OrderKind.WORK, OrderKind.SALES]
     for i in range(300):
         kind = kinds[i % len(kinds)]
@@ -402,7 +405,7 @@ def load_demo_data(*, force: bool = False, seed: int = 42) -> str:
                 )
             )
             position += 1
-        if status in (OrderStatus.READY, OrderStatus.SENT, OrderStatus.INVOICED):
+        if status == OrderStatus.READY:
             order.signed_by = tech
             order.signed_at = datetime.combine(
                 start + timedelta(days=days - 1), datetime.min.time(), UTC

@@ -5,10 +5,13 @@ Services raise these; the JSON API renders `{"error": {"code", "message", "field
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 
@@ -58,6 +61,19 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class BadRequestText(ServiceError):
+    """Text that cannot be stored: a NUL byte or a lone surrogate (400)."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Texten innehåller tecken som inte kan sparas (ett nolltecken eller ett trasigt "
+              "tecken). Ta bort dem och försök igen.")
+        )  # fmt: skip
+
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -102,6 +118,78 @@ HTTP_MESSAGES = {
 }
 
 
+HTTP_HEADINGS = {
+    403: _l("Ingen behörighet"),
+    404: _l("Finns inte"),
+    409: _l("Det går inte just nu"),
+    429: _l("För många försök"),
+    500: _l("Något gick fel"),
+}
+
+# Who can fix it, for users who cannot do it themselves (not shown to administrators).
+ASK_AN_ADMIN = {
+    403: _l("Behöver du komma åt det här? Kontakta en administratör."),
+    404: _l("Borde det finnas? Kontakta en administratör."),
+    409: _l("Kan du inte lösa det själv? Kontakta en administratör."),
+    500: _l("Kvarstår felet? Kontakta en administratör."),
+}
+
+
+def is_admin() -> bool:
+    return bool(getattr(current_user, "is_admin", False))
+
+
+def back_link() -> tuple[str, str]:
+    """(url, label) of the page the user came from when it is a page of this app, else the
+    start page. Only the path and query of the referrer are used, so the link never leaves
+    the app."""
+    referrer = request.referrer
+    if referrer:
+        parts = urlsplit(referrer)
+        same_page = parts.path == request.path and request.method == "GET"
+        if (
+            parts.scheme in ("http", "https")
+            and parts.netloc == request.host
+            and parts.path.startswith("/")
+            and not parts.path.startswith("//")
+            and not same_page
+        ):
+            url = parts.path + (f"?{parts.query}" if parts.query else "")
+            return url, _("Tillbaka")
+    return url_for("main.index"), _("Till startsidan")
+
+
+def render_error(
+    status: int,
+    message: str,
+    *,
+    heading: str | None = None,
+    fix: str | None = None,
+    fix_link: tuple[str, str] | None = None,
+    back: tuple[str, str] | None = None,
+) -> ResponseReturnValue:
+    """The refusal page: what went wrong, who can fix it (`fix`, else an administrator for a
+    user who is none; `fix_link` only for users who may open it) and a way back (`back`, else
+    the page the user came from, else the start page)."""
+    if fix is None and fix_link is None and not is_admin() and status in ASK_AN_ADMIN:
+        fix = str(ASK_AN_ADMIN[status])
+    back_url, back_label = back or back_link()
+    return (
+        render_template(
+            "error.html",
+            status=status,
+            heading=heading or str(HTTP_HEADINGS.get(status, "")) or str(status),
+            message=message,
+            fix=fix,
+            fix_link=fix_link,
+            back_url=back_url,
+            back_label=back_label,
+            start_url=url_for("main.index"),
+        ),
+        status,
+    )
+
+
 def init_error_handlers(app: Flask) -> None:
     from app.extensions import db
 
@@ -110,7 +198,7 @@ def init_error_handlers(app: Flask) -> None:
         db.session.rollback()  # never a partial write
         if wants_json():
             return error_response(exc.status, exc.message, exc.fields, exc.code)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+        return render_error(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException) -> ResponseReturnValue:
@@ -125,7 +213,7 @@ def init_error_handlers(app: Flask) -> None:
             if isinstance(data, dict) and "messages" in data:
                 fields = _flatten_messages(data["messages"])
             return error_response(status, message, fields)
-        return render_template("error.html", status=status, message=message), status
+        return render_error(status, message)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> ResponseReturnValue:
@@ -133,7 +221,7 @@ def init_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if wants_json():
             return error_response(500, str(HTTP_MESSAGES[500]))
-        return render_template("error.html", status=500, message=str(HTTP_MESSAGES[500])), 500
+        return render_error(500, str(HTTP_MESSAGES[500]))
 
 
 def _flatten_messages(messages: dict) -> dict[str, list[str]]:

@@ -176,3 +176,16 @@ def with_custom_fields(base: type[Form], entity: CustomFieldEntity) -> type[Form
     if custom_class.definitions:  # type: ignore[attr-defined]
         attrs["custom_fields"] = FormField(custom_class)
     return type(base.__name__, (base,), attrs)
+
+
+def at_most(limit: int) -> Any:
+    """A FieldList validator: no more than ``limit`` rows (app/limits.py); pair it with
+    ``max_entries=limit + 1`` so a huge post is never parsed whole."""
+    from flask_babel import lazy_gettext as _l
+    from wtforms.validators import ValidationError
+
+    def check(form: Any, field: Any) -> None:
+        if len(field.entries) > limit:
+            raise ValidationError(_l("Högst %(limit)s rader.", limit=limit))
+
+    return check

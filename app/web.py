@@ -5,14 +5,12 @@ fields."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, request
+from flask import abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, select
 from wtforms import Field, Form
@@ -22,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from app.auth.models import Role, User
 from app.extensions import db
 from app.formfields import select_choices
+from app.i18n import local_today as local_today  # the one "today" (organisation's time zone)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,13 +72,18 @@ class Page:
 def page_number() -> int:
     """`?page=` as a positive int; anything else is page 1 (never a 500 for a bad link)."""
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
+        return 1  # also a page number no register reaches (the database would refuse the offset)
+    return max(1, int(raw))
 
 
-def paginate(query: Select, per_page: int = PER_PAGE) -> Page:
+def paginate(query: Select, per_page: int = PER_PAGE, options: Sequence[Any] = ()) -> Page:
+    """One page of ``query`` (``?page=``) and the total. ``options`` (loader options) apply to
+    the page's rows only, so what each row shows is loaded in a fixed number of queries."""
     page = page_number()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    rows = query.options(*options).limit(per_page).offset((page - 1) * per_page)
+    items = list(db.session.scalars(rows).unique())
     return Page(items=items, page=page, per_page=per_page, total=total or 0)
 
 
@@ -141,10 +145,3 @@ def apply_errors(
             continue
         field.errors = [*field.errors, *messages]
     return leftovers
-
-
-def local_today() -> date:
-    """Today where the technicians work (BABEL_DEFAULT_TIMEZONE, Europe/Stockholm): the
-    default date of a new action or article row."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
-    return datetime.now(zone).date()

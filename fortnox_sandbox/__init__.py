@@ -42,6 +42,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SANDBOX_FIRST_DATABASE_NUMBER": 100001,
     # Register the /_sandbox control endpoints.
     "SANDBOX_CONTROLS": True,
+    # Refuse to start without Fortnox's official OpenAPI file (schema.openapi_path()). Off:
+    # the sandbox then validates against its own description only (docs/sandbox.md).
+    "SANDBOX_REQUIRE_OFFICIAL_OPENAPI": False,
 }
 
 __all__ = ["DEFAULT_CONFIG", "create_app"]
@@ -50,8 +53,11 @@ __all__ = ["DEFAULT_CONFIG", "create_app"]
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """A sandbox app with fresh in-memory state; ``config`` overrides :data:`DEFAULT_CONFIG`.
 
-    Raises :class:`fortnox_sandbox.schema.SchemaUnavailable` when Fortnox's OpenAPI file is
-    missing: the sandbox validates every body against it.
+    Bodies are validated against Fortnox's official OpenAPI file and the sandbox's own
+    description, or the own one alone when the file is absent
+    (:func:`fortnox_sandbox.schema.description_in_use`). With
+    ``SANDBOX_REQUIRE_OFFICIAL_OPENAPI`` a missing file raises
+    :class:`fortnox_sandbox.schema.SchemaUnavailable`.
     """
     from .state import SandboxState
 
@@ -60,7 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    schema.openapi_path()  # fail fast without the spec
+    if app.config["SANDBOX_REQUIRE_OFFICIAL_OPENAPI"]:
+        schema.openapi_path()  # raises SchemaUnavailable without the official file
     app.extensions["fortnox_sandbox"] = SandboxState(app.config)
     register_blueprints(app)
     register_hooks(app)
@@ -73,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.services_bp)
     if app.config["SANDBOX_CONTROLS"]:
         app.register_blueprint(controls.bp)
 
@@ -87,9 +95,12 @@ def register_hooks(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from .api import json_response
-    from .errors import SYSTEM_EXCEPTION, error_body
+    from .errors import SYSTEM_EXCEPTION, FortnoxError, error_body
+    from .files import web_exception
 
     def server_error(exc: Exception) -> Response:
+        if request.path.startswith("/api/"):
+            return json_response(web_exception(FortnoxError(SYSTEM_EXCEPTION)), 500)
         if request.path.startswith("/3"):
             # FACTS.md §3: 1000003 System exception.
             body = error_body(SYSTEM_EXCEPTION.code, SYSTEM_EXCEPTION.message,

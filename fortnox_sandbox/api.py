@@ -7,13 +7,25 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 
-from . import documents  # noqa: F401  (registers the order and invoice routes)
+from . import (
+    documents,  # noqa: F401  (registers the order and invoice routes)
+    files,
+)
 from . import errors as E
 from .errors import FortnoxError, error_body
 from .resources import Ctx, Reply, dispatch
 from .state import SandboxState, Token
 
 bp = Blueprint("fortnox_api", __name__, url_prefix="/3")
+# The newer services under /api/<service>/<name>-vN (FACTS.md §2); only the file attachments
+# are emulated (files.py). Same token, rate limit and pipeline; errors {"error","id","message"}.
+services_bp = Blueprint("fortnox_services", __name__, url_prefix="/api")
+
+# A request that began before POST /_sandbox/reset (e.g. asleep in a latency fault) is not run
+# against the new state. Sandbox-only: 503 with Fortnox's "System exception" code.
+OVERTAKEN_BY_RESET = E.Code(
+    E.SYSTEM_EXCEPTION.code, 503, "Sandlådan återställdes medan anropet väntade; det kördes inte."
+)
 
 
 def sandbox() -> SandboxState:
@@ -34,6 +46,11 @@ def json_response(body: Any, status: int) -> Response:
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
     )
+
+
+def stale(state: SandboxState) -> bool:
+    """True when the sandbox was reset after this request began (see middleware)."""
+    return g.get("sandbox_generation", state.generation) != state.generation
 
 
 def authenticate(state: SandboxState) -> Token:
@@ -73,7 +90,7 @@ def read_body() -> Any:
 
 
 def reply_response(reply: Reply) -> Response:
-    if reply.pdf is not None:
+    if reply.pdf is not None:  # a PDF: print/preview, or an inbox file
         return Response(reply.pdf, status=reply.status, mimetype="application/pdf")
     if reply.json is None:
         return Response(status=reply.status)
@@ -86,6 +103,8 @@ def api(rest: str) -> Response:
     state = sandbox()
     try:
         with state.lock:
+            if stale(state):
+                raise FortnoxError(OVERTAKEN_BY_RESET)
             token = authenticate(state)
             g.sandbox_tenant = token.tenant
             g.sandbox_client = token.client_id
@@ -97,19 +116,70 @@ def api(rest: str) -> Response:
             tenant = state.tenant(token.tenant)
             if tenant is None:  # the tenant was reset away under a live token
                 raise FortnoxError(E.INVALID_LOGIN)
+            path = "/3/" + rest.strip("/")
+            body, upload = None, None
+            if files.takes_upload(request.method, path):
+                upload = files.read_upload()  # multipart/form-data (POST /3/inbox)
+            elif request.method in ("POST", "PUT"):
+                body = read_body()
             ctx = Ctx(
                 state=state,
                 tenant=tenant,
                 method=request.method,
-                path="/3/" + rest.strip("/"),
+                path=path,
                 query=request.args.to_dict(),
-                body=read_body() if request.method in ("POST", "PUT") else None,
+                body=body,
                 base_url=request.host_url.rstrip("/") + "/3",
                 accept=accept,
+                scopes=token.scopes,
+                query_lists=request.args.to_dict(flat=False),
+                upload=upload,
             )
             return reply_response(dispatch(ctx, token.scopes))
     except FortnoxError as exc:
         return fortnox_error_response(exc)
+
+
+def web_exception_response(exc: FortnoxError) -> Response:
+    """An error of the /api services: ``{"error", "id", "message"}`` with the error's status.
+    A refused token is 401 there whatever SANDBOX_AUTH_ERROR_STATUS says (the /api gateway's
+    status is UNCONFIRMED; 401 is what makes a client refresh)."""
+    return json_response(files.web_exception(exc), exc.status)
+
+
+@services_bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
+def services(rest: str) -> Response:
+    state = sandbox()
+    try:
+        with state.lock:
+            if stale(state):
+                raise FortnoxError(OVERTAKEN_BY_RESET)
+            token = authenticate(state)
+            g.sandbox_tenant = token.tenant
+            g.sandbox_client = token.client_id
+            if not state.take_rate_slot(token.client_id, token.tenant):
+                raise FortnoxError(E.RATE_LIMITED)
+            accept = request.headers.get("Accept", "")
+            if not accepts_json(accept):
+                raise FortnoxError(E.INVALID_RESPONSE_TYPE)
+            tenant = state.tenant(token.tenant)
+            if tenant is None:
+                raise FortnoxError(E.INVALID_LOGIN)
+            ctx = Ctx(
+                state=state,
+                tenant=tenant,
+                method=request.method,
+                path="/api/" + rest.strip("/"),
+                query=request.args.to_dict(),
+                body=read_body() if request.method in ("POST", "PUT") else None,
+                base_url=request.host_url.rstrip("/") + "/api",
+                accept=accept,
+                scopes=token.scopes,
+                query_lists=request.args.to_dict(flat=False),
+            )
+            return reply_response(dispatch(ctx, token.scopes))
+    except FortnoxError as exc:
+        return web_exception_response(exc)
 
 
 def rate_limited_response() -> Response:

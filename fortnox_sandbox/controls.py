@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from . import documents
 from .api import fortnox_error_response, json_response, read_body, reply_response
 from .errors import FortnoxError
+from .files import ATTACHMENTS, web_exception
 from .resources import Ctx, Reply, dispatch
 from .state import FAULT_KINDS, KNOWN_SCOPES, Fault, SandboxState, Tenant
 
@@ -44,6 +45,8 @@ CONTROLS = {
     "POST /_sandbox/tenants/<t>/articles/<n>/deactivate": "accountant: Active=false",
     "POST /_sandbox/tenants/<t>/articles/<n>/activate": "accountant: Active=true",
     "ANY /_sandbox/tenants/<t>/api/<path>": "accountant: any /3/<path> call for the tenant",
+    "GET /_sandbox/tenants/<t>/attachments": "?entityid=&entitytype= accountant: a document's "
+    "file attachments (GET /api/fileattachments/attachments-v1)",
 }
 
 
@@ -313,3 +316,28 @@ def api_as_accountant(number: int, path: str) -> Response:
     except FortnoxError as exc:
         return fortnox_error_response(exc)
     return accountant(number, request.method, path, payload)
+
+
+@bp.get("/tenants/<int:number>/attachments")
+def attachments(number: int) -> Response:
+    """The file attachments of documents, as the accountant sees them (no token or scope)."""
+    state = sandbox()
+    tenant = _tenant(number)
+    if isinstance(tenant, Response):
+        return tenant
+    try:
+        with state.lock:
+            ctx = Ctx(
+                state=state,
+                tenant=tenant,
+                method="GET",
+                path="/api/" + ATTACHMENTS,
+                query=request.args.to_dict(),
+                body=None,
+                base_url=request.host_url.rstrip("/") + "/api",
+                accountant=True,
+                query_lists=request.args.to_dict(flat=False),
+            )
+            return reply_response(dispatch(ctx))
+    except FortnoxError as exc:
+        return json_response(web_exception(exc), exc.status)

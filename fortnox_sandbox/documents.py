@@ -565,10 +565,15 @@ def _pdf_lines(kind: Kind, record: dict[str, Any]) -> list[str]:
     return lines
 
 
+# What a print/preview call may ask for. The spec declares the 200 answer as application/pdf;
+# clients in the wild send Accept: application/json and get the PDF (FACTS.md §2). Both are
+# answered with the PDF; anything else (text/html, application/xml…) is 1000030.
+PDF_ACCEPT = ("application/pdf", "application/json", "application/*", "*/*")
+
+
 def _pdf(ctx: Ctx, kind: Kind, number: str, sets_sent: bool) -> Reply:
-    # FACTS.md §2: PDF endpoints must be called with Accept: application/json; asking for
-    # application/pdf gives 1000030 "Invalid response type".
-    if "application/pdf" in ctx.accept and "application/json" not in ctx.accept:
+    accept = ctx.accept.strip()
+    if accept and not any(media in accept for media in PDF_ACCEPT):
         raise FortnoxError(E.INVALID_RESPONSE_TYPE)
     record = find_document(ctx, kind, number)
     if sets_sent:

@@ -1,4 +1,9 @@
-"""Cross-cutting request handling: injected faults, the request log, dropped connections."""
+"""Cross-cutting request handling: injected faults, the request log, dropped connections.
+
+A request that began before ``POST /_sandbox/reset`` (e.g. one sleeping in a latency fault)
+belongs to the forgotten state: it is answered with :func:`reset_response`, does not run, and is
+not written to the new request log (:attr:`SandboxState.generation` tells them apart).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,22 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from . import errors as E
-from .api import json_response, rate_limited_response
-from .errors import error_body
+from .api import (
+    OVERTAKEN_BY_RESET,
+    fortnox_error_response,
+    json_response,
+    rate_limited_response,
+    stale,
+)
+from .errors import FortnoxError, error_body
+from .files import web_exception
 from .state import Fault, SandboxState
 
 DROP_FLAG = "fortnox_sandbox.drop"
+# Headers whose values are secrets: the request log keeps their scheme only (FACTS.md §1:
+# Bearer tokens, Basic client credentials; the legacy Access-Token/Client-Secret headers).
+REDACTED_HEADERS = frozenset({"authorization", "access-token", "client-secret"})
+REDACTED = "<redacted>"
 
 
 def _state(app: Flask) -> SandboxState:
@@ -23,7 +39,12 @@ def _state(app: Flask) -> SandboxState:
 
 
 def _observed(path: str) -> bool:
-    return path.startswith(("/3", "/oauth-v1"))
+    return path.startswith(("/3", "/oauth-v1", "/api/"))
+
+
+def _services(path: str) -> bool:
+    """The /api services answer errors as {"error","id","message"} (files.py)."""
+    return path.startswith("/api/")
 
 
 def _tenant_of_request(state: SandboxState) -> int | None:
@@ -41,6 +62,9 @@ def _tenant_of_request(state: SandboxState) -> int | None:
 
 
 def _fault_status_response(state: SandboxState, fault: Fault) -> Response:
+    if _services(request.path):
+        error = FortnoxError(E.Code(0, fault.status, fault.message or "injected fault"))
+        return json_response(web_exception(error), fault.status)
     if fault.status == 429:
         return rate_limited_response()
     if request.path.startswith("/oauth-v1"):
@@ -60,6 +84,19 @@ def _fault_status_response(state: SandboxState, fault: Fault) -> Response:
     return json_response(body, fault.status)
 
 
+def reset_response() -> Response:
+    """The answer to a request overtaken by a reset: 503, OAuth JSON on ``/oauth-v1``, else an
+    ErrorInformation (see :data:`.api.OVERTAKEN_BY_RESET`)."""
+    if request.path.startswith("/oauth-v1"):
+        message = OVERTAKEN_BY_RESET.message
+        return json_response(
+            {"error": "temporarily_unavailable", "error_description": message}, 503
+        )
+    if _services(request.path):
+        return json_response(web_exception(FortnoxError(OVERTAKEN_BY_RESET)), 503)
+    return fortnox_error_response(FortnoxError(OVERTAKEN_BY_RESET))
+
+
 def apply_fault() -> Response | None:
     """``before_request``: take the first matching fault and act on it."""
     from flask import current_app
@@ -68,15 +105,20 @@ def apply_fault() -> Response | None:
         return None
     state = _state(current_app)
     g.sandbox_started = time.perf_counter()
+    g.sandbox_generation = state.generation
     fault = state.take_fault(request.method, request.path)
     g.sandbox_fault = fault
     if fault is None:
         return None
     if fault.kind == "latency":
         time.sleep(fault.latency_ms / 1000)
+        if stale(state):  # reset while sleeping: the request's state is gone
+            return reset_response()
     elif fault.kind == "status":
         return _fault_status_response(state, fault)
     elif fault.kind == "rate_limit":
+        if _services(request.path):
+            return _fault_status_response(state, Fault("status", status=429))
         return rate_limited_response()
     elif fault.kind == "revoke":
         with state.lock:
@@ -93,6 +135,11 @@ def _logged_body(mimetype: str, data: bytes, form: dict[str, Any] | None = None)
         return form
     if not data:
         return None
+    if mimetype == "multipart/form-data":
+        return {
+            name: {"filename": part.filename, "content_type": part.mimetype, "size": _size(part)}
+            for name, part in request.files.items()
+        }
     if mimetype == "application/json":
         try:
             return json.loads(data)
@@ -105,8 +152,26 @@ def _logged_body(mimetype: str, data: bytes, form: dict[str, Any] | None = None)
     return data.decode("utf-8", "replace")[:2000]
 
 
+def _size(part: Any) -> int:
+    stream = part.stream
+    stream.seek(0, 2)
+    return int(stream.tell())
+
+
+def logged_headers() -> dict[str, str]:
+    """The request's headers as sent, secrets reduced to their scheme (``Bearer <redacted>``)."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name.lower() in REDACTED_HEADERS:
+            scheme, _, rest = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if rest else REDACTED
+        headers[name] = value
+    return headers
+
+
 def log_request(response: Response) -> Response:
-    """``after_request``: append the exchange to the request log (not /_sandbox calls)."""
+    """``after_request``: append the exchange to the request log (not /_sandbox calls, not
+    requests that began before a reset)."""
     from flask import current_app
 
     if not _observed(request.path):
@@ -119,6 +184,7 @@ def log_request(response: Response) -> Response:
         "method": request.method,
         "path": request.path,
         "query": request.args.to_dict(),
+        "headers": logged_headers(),
         "status": response.status_code,
         "tenant": g.get("sandbox_tenant"),
         "client_id": g.get("sandbox_client"),
@@ -135,6 +201,8 @@ def log_request(response: Response) -> Response:
     if response.location:
         entry["location"] = response.location
     with state.lock:
+        if stale(state):
+            return response
         entry["id"] = (state.log[-1]["id"] + 1) if state.log else 1
         state.record(entry)
     return response

@@ -34,11 +34,19 @@ except ZoneInfoNotFoundError:  # no tz database on the machine: CET without summ
 # FACTS.md §2: default page size 100; 500 is the most used in practice (max UNCONFIRMED).
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-# FACTS.md §2: global list parameters (declared in components.parameters, not per operation).
-LIST_PARAMS = frozenset({"limit", "page", "offset", "sortorder"})
+# FACTS.md §2: pagination, declared once in components.parameters and on no operation. Fortnox
+# takes it on every call: published clients send limit on every request and page/offset on every
+# GET, and /3/currencies answers ?limit=500&page=1 (softwerkab/fortnox-csharp-api-sdk#260).
+GLOBAL_PARAMS = frozenset({"limit", "page", "offset"})
+# The "global search" parameters of Fortnox's parameters guide (lastmodified, financialyear…,
+# "can be used in almost every endpoint") are accepted where the spec declares them for the
+# operation: /3/currencies, which declares no lastmodified, refuses it with 2000588 (same issue).
+# Sorting applies to lists only (sortby values are enumerated per resource in the spec).
+LIST_PARAMS = frozenset({"sortorder"})
 # Parameters that are not "resource-specific search" (FACTS.md §2: only ONE search at a time,
 # combinable with global ones such as lastmodified).
-NON_SEARCH_PARAMS = LIST_PARAMS | {
+NON_SEARCH_PARAMS = GLOBAL_PARAMS | {
+    "sortorder",
     "sortby",
     "filter",
     "lastmodified",
@@ -71,6 +79,12 @@ class Ctx:
     base_url: str  # "http://127.0.0.1:8765/3"
     accept: str = "application/json"
     accountant: bool = False  # True for /_sandbox controls: no scope check
+    # The token's scopes (None for accountant calls), for handlers whose scope depends on the
+    # request (a file attachment needs its document's scope, files.py).
+    scopes: frozenset[str] | None = None
+    # Every value of each query parameter (array parameters repeat: ?entityid=1&entityid=2).
+    query_lists: dict[str, list[str]] = field(default_factory=dict)
+    upload: Any = None  # a multipart file part (files.Upload), POST /3/inbox only
 
     @property
     def config(self) -> dict[str, Any]:
@@ -110,12 +124,14 @@ ROUTES: list[Route] = []
 
 
 def route(
-    method: str, pattern: str, *scopes: str, is_list: bool = False, is_pdf: bool = False
-) -> Callable[[Handler], Handler]:
-    """Register ``handler`` for ``method`` on ``/3/<pattern>`` (named groups become kwargs)."""
+    method: str, pattern: str, *scopes: str, is_list: bool = False, is_pdf: bool = False,
+    prefix: str = "/3/",
+) -> Callable[[Handler], Handler]:  # fmt: skip
+    """Register ``handler`` for ``method`` on ``/3/<pattern>`` (named groups become kwargs);
+    ``prefix`` ``"/api/"`` for the newer services (FACTS.md §2: ``/api/<service>/<name>-vN``)."""
 
     def decorate(handler: Handler) -> Handler:
-        regex = re.compile("/3/" + pattern + "/?")
+        regex = re.compile(prefix + pattern + "/?")
         ROUTES.append(Route(method, regex, handler, scopes, is_list, is_pdf))
         return handler
 
@@ -137,9 +153,10 @@ def dispatch(ctx: Ctx, scopes: frozenset[str] | None = None) -> Reply:
                 break
             other_method = True
     if matched is None:
-        if other_method:
+        known = schema.operation_template(ctx.method, ctx.path)
+        if other_method and not known:
             raise FortnoxError(E.Code(2000588, 405, "Metoden stöds inte för resursen."))
-        if schema.operation_template(ctx.method, ctx.path):
+        if known:
             raise FortnoxError(
                 E.Code(1000003, 501, f"Sandlådan emulerar inte {ctx.method} {ctx.path}.")
             )
@@ -157,19 +174,45 @@ def dispatch(ctx: Ctx, scopes: frozenset[str] | None = None) -> Reply:
 
 
 def check_query(ctx: Ctx, candidate: Route) -> None:
-    """Unknown or mis-cased query parameters are 2000588 (FACTS.md §2 "params must be lower
-    case"; currencies refuse lastmodified with 2000588)."""
-    allowed = set(schema.query_parameters(ctx.method, ctx.path))
+    """The query parameters Fortnox accepts for this call; anything else is 2000588.
+
+    Accepted: what the spec declares for the operation, pagination (limit, page, offset) on
+    every call, ``sortorder`` on lists, ``printtemplate`` on PDF calls (FACTS.md §2). Refused
+    with 2000588: unknown or mis-cased names ("params must be lower case"), lastmodified where
+    the spec does not declare it (currencies refuse it), bad pagination values, and two
+    resource-specific searches at once ("only ONE resource-specific filter at a time").
+    """
+    if not ctx.path.startswith("/3/"):
+        # The /api services declare their own parameters and none of /3's global ones.
+        if set(ctx.query) - set(schema.query_parameters(ctx.method, ctx.path)):
+            raise FortnoxError(E.INVALID_PARAMETER)
+        return
+    allowed = set(schema.query_parameters(ctx.method, ctx.path)) | GLOBAL_PARAMS
     if candidate.is_list:
         allowed |= LIST_PARAMS
     if candidate.is_pdf:
         allowed.add("printtemplate")
-    unknown = sorted(set(ctx.query) - allowed)
-    if unknown:
+    if set(ctx.query) - allowed:
         raise FortnoxError(E.INVALID_PARAMETER)
+    check_global_values(ctx.query)
     searches = [name for name in ctx.query if name not in NON_SEARCH_PARAMS]
     if len(searches) > 1:
         raise FortnoxError(E.INVALID_PARAMETER)
+
+
+def check_global_values(query: dict[str, str]) -> None:
+    """Global parameters must carry a usable value (2000588 otherwise), on every call."""
+    numbers = {"limit": (1, MAX_LIMIT), "page": (1, None), "offset": (0, None)}
+    for name, (low, high) in numbers.items():
+        if name in query:
+            try:
+                value = int(query[name])
+            except ValueError:
+                raise FortnoxError(E.INVALID_PARAMETER) from None
+            if value < low or (high is not None and value > high):
+                raise FortnoxError(E.INVALID_PARAMETER)
+    if "lastmodified" in query:
+        parse_lastmodified(query["lastmodified"])
 
 
 _KIND_ORDER = {
@@ -436,6 +479,8 @@ class Register:
     refs: tuple[tuple[str, str, str], ...] = ()  # (field, register, what)
     on_save: Callable[[Ctx, dict[str, Any], dict[str, Any]], None] | None = None
     on_present: Callable[[Ctx, dict[str, Any]], dict[str, Any]] | None = None
+    # Amounts the list component types as strings (the single component as numbers).
+    list_strings: tuple[str, ...] = ()
 
 
 def _article_save(ctx: Ctx, record: dict[str, Any], item: dict[str, Any]) -> None:
@@ -501,6 +546,9 @@ REGISTERS: dict[str, Register] = {
                     "reservedquantity": "ReservedQuantity", "stockvalue": "StockValue"},
             not_found=E.ARTICLE_NOT_FOUND_404, exists=E.ARTICLE_NUMBER_USED,
             on_save=_article_save, on_present=_article_present,
+            # Spec fortnox_ArticleListItem: these are strings in lists, numbers on one article.
+            list_strings=("DisposableQuantity", "PurchasePrice", "ReservedQuantity", "SalesPrice",
+                          "StockValue", "VAT"),
         ),
         Register(
             "costcenters", "CostCenter", "CostCenters", "Code", "costcenter",
@@ -551,7 +599,18 @@ def _register_url(ctx: Ctx, register: Register, key: str) -> str:
 def render_register(ctx: Ctx, register: Register, record: dict[str, Any], component: str) -> Any:
     if register.on_present:
         record = register.on_present(ctx, record)
-    return present(record, component, _register_url(ctx, register, record[register.key]))
+    out = present(record, component, _register_url(ctx, register, record[register.key]))
+    if component == register.list_item:
+        for name in register.list_strings:
+            if isinstance(out.get(name), int | float | Decimal) and not isinstance(out[name], bool):
+                out[name] = number_text(out[name])
+    return out
+
+
+def number_text(value: float | Decimal) -> str:
+    """A number as list responses carry it: ``650``, ``12.5`` (the exact text is UNCONFIRMED)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return "0" if text in ("-0", "") else text
 
 
 def find_record(ctx: Ctx, register: Register, key: str) -> dict[str, Any]:
@@ -788,3 +847,8 @@ def price_for(ctx: Ctx, article: str, price_list: str | None, quantity: Decimal)
     if best is None and price_list not in (None, "A"):
         return price_for(ctx, article, "A", quantity)
     return Decimal(str(best["Price"])) if best else Decimal(0)
+
+
+# The inbox and the file attachments (files.py) register their routes here too, so importing
+# this module gives every route (files.py imports this one; everything above is defined).
+from . import files  # noqa: E402, F401

@@ -1,10 +1,21 @@
-"""Validation of Fortnox API v3 request bodies against Fortnox's official OpenAPI description.
+"""Validation of Fortnox API v3 request bodies: the official OpenAPI file and the sandbox's own.
 
-The OpenAPI file is Fortnox's, not ours, so it is never copied into the repository: it is read at
-run time from ``FORTNOX_OPENAPI_PATH`` (default ``<repo root>/../shared/fortnox/openapi.json``).
+Two descriptions of Fortnox exist here:
 
-Validation is stricter than a plain JSON Schema reading of the file, because the sandbox must
-never be more lenient than Fortnox:
+* **Fortnox's official OpenAPI description.** It is Fortnox's, not ours, so it is never copied
+  into the repository: it is read at run time from ``FORTNOX_OPENAPI_PATH`` (default
+  ``<repo root>/../shared/fortnox/openapi.json``). A fresh clone may not have it.
+* **The sandbox's own description** (:mod:`.description`): the resources and operations the
+  sandbox emulates, written from FACTS.md; always available.
+
+When the official file is there (development machines, CI) every body is checked against both
+and a failure from either is a failure; without it, against the own description only
+(:func:`description_in_use` says which). Look-ups (:func:`operation_template`,
+:func:`success_status`, :func:`component_properties`…) ask the official file first. Each
+function takes ``using="official"`` or ``using="own"`` to consult one description only.
+
+Validation is stricter than a plain JSON Schema reading of the official file, because the
+sandbox must never be more lenient than Fortnox:
 
 * **Unknown fields are errors.** The spec never says ``additionalProperties: false`` on the
   ``fortnox_*`` schemas, but Fortnox answers an unknown field name with error 2001399
@@ -12,7 +23,8 @@ never be more lenient than Fortnox:
   closed. Read-only fields (``Total``, ``Sent``, ``@url``…) are absent from the ``…PayloadItem``
   write schemas (FACTS.md §4, §5), so sending them back is an unknown-field error too.
 * **Field lengths** come from the spec's ``maxLength``; :data:`EXTRA_LIMITS` adds the limits
-  FACTS.md documents that this snapshot of the spec leaves out.
+  FACTS.md documents that this snapshot of the spec leaves out (the own description has them
+  built in).
 * **Required fields are a create rule**: the spec's PUT descriptions say only the properties
   sent are changed, so ``required`` is checked on POST, not on PUT.
 * **The wrapper is required**: ``POST /3/orders`` needs ``{"Order": {...}}``; an empty body is
@@ -21,9 +33,10 @@ never be more lenient than Fortnox:
 * OpenAPI 3.0 ``nullable`` is honoured; a ``null`` for a non-nullable field is an error.
   ``format: date`` must be a real ``YYYY-MM-DD`` date.
 
-Public API: :func:`openapi_path`, :func:`validate_request`, :func:`validate_component`, plus
-:func:`check_request` / :func:`check_component` that return :class:`SchemaError` objects carrying
-the field and the kind of failure (the sandbox maps those to Fortnox error codes).
+Public API: :func:`openapi_path`, :func:`description_in_use`, :func:`validate_request`,
+:func:`validate_component`, plus :func:`check_request` / :func:`check_component` that return
+:class:`SchemaError` objects carrying the field and the kind of failure (the sandbox maps those
+to Fortnox error codes).
 """
 
 from __future__ import annotations
@@ -33,14 +46,16 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+
+from . import description
 
 __all__ = [
     "COMPONENT_ALIASES",
@@ -50,7 +65,10 @@ __all__ = [
     "SchemaUnavailable",
     "check_component",
     "check_request",
+    "compiled_schema",
     "component_properties",
+    "description_in_use",
+    "descriptions",
     "openapi_path",
     "operation_template",
     "query_parameters",
@@ -61,6 +79,9 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# ``using=`` values: one description only; None means every description available.
+Using = Literal["official", "own"] | None
 
 # Short names accepted by validate_component(); each maps to the spec's *write* schema (the
 # ``…SinglePayloadItem``), since that is what a client sends. Full spec names work too.
@@ -135,7 +156,7 @@ EXTRA_PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
 
 
 class SchemaUnavailable(RuntimeError):
-    """The Fortnox OpenAPI file cannot be found or read."""
+    """Fortnox's official OpenAPI file cannot be found or read."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +167,8 @@ class SchemaError:
     ``field`` the offending field name (the last key of the location, or the missing/unknown
     field), ``kind`` one of ``unknown_field``, ``missing``, ``too_long``, ``too_short``,
     ``wrong_type``, ``invalid_value``, ``invalid_format``, ``out_of_range``, ``no_body``,
-    ``unexpected_body``, ``no_operation``, ``invalid``.
+    ``unexpected_body``, ``no_operation``, ``not_described`` (an operation the sandbox knows of
+    but only the official file describes, and that file is absent), ``invalid``.
     """
 
     location: str
@@ -159,21 +181,56 @@ class SchemaError:
         return f"{self.location}: {self.message}" if self.location else self.message
 
 
-def openapi_path() -> Path:
-    """Where the Fortnox OpenAPI file is: ``FORTNOX_OPENAPI_PATH`` or ``../shared/fortnox/``.
+# Cache key of the sandbox's own description (the official one's is its path).
+OWN = "<own description>"
 
-    Raises :class:`SchemaUnavailable` when no file is there.
-    """
+
+def _official_location() -> Path:
     configured = os.environ.get("FORTNOX_OPENAPI_PATH")
-    path = (
-        Path(configured) if configured else REPO_ROOT.parent / "shared" / "fortnox" / "openapi.json"
-    )
+    if configured:
+        return Path(configured)
+    return REPO_ROOT.parent / "shared" / "fortnox" / "openapi.json"
+
+
+def openapi_path() -> Path:
+    """Where Fortnox's official OpenAPI file is: ``FORTNOX_OPENAPI_PATH`` or
+    ``../shared/fortnox/``.
+
+    Raises :class:`SchemaUnavailable` when no file is there (the sandbox then uses its own
+    description only; see :func:`description_in_use`).
+    """
+    path = _official_location()
     if not path.is_file():
         raise SchemaUnavailable(
             f"Fortnox OpenAPI description not found at {path}. Set FORTNOX_OPENAPI_PATH to the "
             "official openapi.json (it is not part of this repository)."
         )
     return path
+
+
+def descriptions() -> tuple[str, ...]:
+    """The descriptions in use: ``("official", "own")``, or ``("own",)`` without the file."""
+    return ("official", "own") if _official_location().is_file() else ("own",)
+
+
+def description_in_use() -> str:
+    """Which description(s) bodies are checked against, for people (``make run`` prints it)."""
+    path = _official_location()
+    if path.is_file():
+        return f"Fortnox's official OpenAPI ({path}) and the sandbox's own description"
+    return f"the sandbox's own description (official file not found at {path})"
+
+
+def _keys(using: Using = None) -> tuple[str, ...]:
+    """Cache keys of the descriptions to consult, the official file first."""
+    if using == "own":
+        return (OWN,)
+    if using == "official":
+        return (str(openapi_path()),)
+    if using is not None:
+        raise ValueError(f"using must be 'official', 'own' or None, not {using!r}")
+    path = _official_location()
+    return (str(path), OWN) if path.is_file() else (OWN,)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,9 +248,11 @@ def _load_spec(path: str) -> dict[str, Any]:
         raise SchemaUnavailable(f"cannot read Fortnox OpenAPI description {path}: {exc}") from exc
 
 
-def _spec() -> dict[str, Any]:
+def _components(key: str) -> Mapping[str, Any]:
     with _lock:
-        return _load_spec(str(openapi_path()))
+        if key == OWN:
+            return description.components()
+        return _load_spec(key).get("components", {}).get("schemas", {})
 
 
 @dataclass(frozen=True)
@@ -205,81 +264,131 @@ class _Operation:
     success: int  # the first 2xx status the spec declares
     is_action: bool
     query: frozenset[str]  # query parameters the spec declares for the operation
+    described: bool = True  # False: known to exist, body and answers not described
+    array: bool = False  # the body is a JSON array of ``schema_name`` items
+
+
+def _operation(
+    template: str, schema_name: str | None, success: int, query: frozenset[str],
+    described: bool = True, array: bool = False,
+) -> _Operation:  # fmt: skip
+    segments = template.strip("/").split("/")
+    pattern = "/".join(
+        "[^/]+" if seg.startswith("{") and seg.endswith("}") else re.escape(seg) for seg in segments
+    )
+    literals = sum(1 for seg in segments if not seg.startswith("{"))
+    # An action is a literal segment after a path parameter (…/{DocumentNumber}/cancel).
+    is_action = len(segments) >= 2 and not segments[-1].startswith("{") and "{" in template
+    return _Operation(
+        template, re.compile(f"/{pattern}/?"), literals, schema_name, success, is_action, query,
+        described, array,
+    )  # fmt: skip
 
 
 @cache
-def _operations(path: str) -> dict[str, tuple[_Operation, ...]]:
-    spec = _load_spec(path)
+def _operations(key: str) -> dict[str, tuple[_Operation, ...]]:
     by_method: dict[str, list[_Operation]] = {}
-    for template, item in spec.get("paths", {}).items():
-        segments = template.strip("/").split("/")
-        pattern = "/".join(
-            "[^/]+" if seg.startswith("{") and seg.endswith("}") else re.escape(seg)
-            for seg in segments
-        )
-        regex = re.compile(f"/{pattern}/?")
-        literals = sum(1 for seg in segments if not seg.startswith("{"))
-        # An action is a literal segment after a path parameter (…/{DocumentNumber}/cancel).
-        is_action = len(segments) >= 2 and not segments[-1].startswith("{") and "{" in template
-        for method, op in item.items():
-            if not isinstance(op, dict) or "responses" not in op:
-                continue
-            query = frozenset(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
-            success = min(
-                (int(c) for c in op["responses"] if str(c).isdigit() and str(c).startswith("2")),
-                default=200,
+    if key == OWN:
+        for own in description.OPERATIONS:
+            by_method.setdefault(own.method, []).append(
+                _operation(own.template, own.body, own.success, own.query, own.emulated, own.array)
             )
-            schema_name = None
-            for media in op.get("requestBody", {}).get("content", {}).values():
-                ref = media.get("schema", {}).get("$ref", "")
-                if ref.startswith("#/components/schemas/"):
-                    schema_name = ref.rsplit("/", 1)[1]
-                    break
-            by_method.setdefault(method.upper(), []).append(
-                _Operation(template, regex, literals, schema_name, success, is_action, query)
-            )
+    else:
+        for template, item in _load_spec(key).get("paths", {}).items():
+            for method, op in item.items():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                params = op.get("parameters", [])
+                query = frozenset(p["name"] for p in params if p.get("in") == "query")
+                success = min(
+                    (int(c) for c in op["responses"] if str(c).isdigit() and str(c)[0] == "2"),
+                    default=200,
+                )
+                schema_name, array = None, False
+                for media in op.get("requestBody", {}).get("content", {}).values():
+                    node = media.get("schema", {})
+                    if node.get("type") == "array":
+                        # A list body (POST /api/fileattachments/attachments-v1).
+                        node, array = node.get("items", {}), True
+                    ref = node.get("$ref", "")
+                    if ref.startswith("#/components/schemas/"):
+                        schema_name = ref.rsplit("/", 1)[1]
+                        break
+                    array = False
+                by_method.setdefault(method.upper(), []).append(
+                    _operation(template, schema_name, success, query, array=array)
+                )
     # Most literal segments first, so /3/prices/sublist/{A}/{B} wins over /3/prices/{A}/{B}/{C}.
     return {m: tuple(sorted(ops, key=lambda o: -o.literals)) for m, ops in by_method.items()}
 
 
-def _find_operation(method: str, path: str) -> _Operation | None:
+def _find_operation(key: str, method: str, path: str) -> _Operation | None:
     path = path.split("?", 1)[0]
     with _lock:
-        ops = _operations(str(openapi_path()))
+        ops = _operations(key)
     for op in ops.get(method.upper(), ()):
         if op.regex.fullmatch(path):
             return op
     return None
 
 
-def request_schema_name(method: str, path: str) -> str | None:
-    """The spec component of the JSON body of ``method path`` (None: no such operation/body)."""
-    op = _find_operation(method, path)
-    return op.schema_name if op else None
+def _described(method: str, path: str, using: Using) -> list[tuple[str, _Operation]]:
+    found = [(key, _find_operation(key, method, path)) for key in _keys(using)]
+    return [(key, op) for key, op in found if op is not None and op.described]
 
 
-def operation_template(method: str, path: str) -> str | None:
-    """The spec path template ``path`` matches for ``method`` (None: Fortnox has no such call)."""
-    op = _find_operation(method, path)
-    return op.template if op else None
+def request_schema_name(method: str, path: str, *, using: Using = None) -> str | None:
+    """The component of the JSON body of ``method path`` (None: no such operation/body)."""
+    described = _described(method, path, using)
+    return described[0][1].schema_name if described else None
 
 
-def success_status(method: str, path: str) -> int:
-    """The success status the spec declares for ``method path`` (201 for most POSTs)."""
-    op = _find_operation(method, path)
-    return op.success if op else 200
+def operation_template(method: str, path: str, *, using: Using = None) -> str | None:
+    """The path template ``path`` matches for ``method`` (None: Fortnox has no such call)."""
+    for key in _keys(using):
+        op = _find_operation(key, method, path)
+        if op is not None:
+            return op.template
+    return None
 
 
-def query_parameters(method: str, path: str) -> frozenset[str]:
-    """Query parameter names the spec declares for ``method path`` (empty when unknown)."""
-    op = _find_operation(method, path)
-    return op.query if op else frozenset()
+def success_status(method: str, path: str, *, using: Using = None) -> int:
+    """The success status declared for ``method path`` (201 for most POSTs)."""
+    described = _described(method, path, using)
+    return described[0][1].success if described else 200
 
 
-def component_properties(name: str) -> tuple[str, ...]:
-    """Property names of a spec component (or alias), in the spec's order."""
-    components = _spec().get("components", {}).get("schemas", {})
-    return tuple(components[_resolve_component(name)].get("properties", {}))
+def query_parameters(method: str, path: str, *, using: Using = None) -> frozenset[str]:
+    """Query parameter names declared for ``method path`` (empty when unknown); with both
+    descriptions, only those both declare."""
+    described = _described(method, path, using)
+    if not described:
+        return frozenset()
+    return frozenset.intersection(*(op.query for _, op in described))
+
+
+def _resolve_in(key: str, name: str) -> str | None:
+    components = _components(key)
+    if name in components:
+        return name
+    alias = COMPONENT_ALIASES.get(name)
+    return alias if alias in components else None
+
+
+def _roots(name: str, using: Using) -> list[tuple[str, str]]:
+    roots = [(key, root) for key in _keys(using) if (root := _resolve_in(key, name))]
+    if not roots:
+        raise KeyError(
+            f"unknown Fortnox schema component {name!r}; use a spec name or one of "
+            f"{sorted(COMPONENT_ALIASES)}"
+        )
+    return roots
+
+
+def component_properties(name: str, *, using: Using = None) -> tuple[str, ...]:
+    """Property names of a component (or alias), in the spec's order."""
+    key, root = _roots(name, using)[0]
+    return tuple(_components(key)[root].get("properties", {}))
 
 
 def _convert(
@@ -358,15 +467,18 @@ _FORMATS.checks("date-time")(_is_datetime)
 
 @cache
 def _validator(
-    path: str, root: str, legacy: bool, require_key: bool, partial: bool = False
+    key: str, root: str, legacy: bool, require_key: bool, partial: bool = False
 ) -> Draft202012Validator:
     """A compiled validator for component ``root`` with its referenced components inlined.
 
     ``require_key``: the wrapper's single key (``Order``) must be present. ``partial``: the
     wrapped item's ``required`` list is dropped, because a PUT changes only the properties it
     carries (spec descriptions of PUT /3/customers/{CustomerNumber}, /3/articles/{…}).
+    :data:`EXTRA_LIMITS` and :data:`EXTRA_PROPERTIES` amend the official file (the own
+    description has them built in); :data:`LEGACY_LIMITS` apply to both when ``legacy``.
     """
-    components = _load_spec(path).get("components", {}).get("schemas", {})
+    components = _components(key)
+    official = key != OWN
     if root not in components:
         raise KeyError(root)
     defs: dict[str, Any] = {}
@@ -375,11 +487,12 @@ def _validator(
         name = todo.pop()
         if name in defs or name not in components:
             continue
-        limits = dict(EXTRA_LIMITS.get(name, {}))
+        limits = dict(EXTRA_LIMITS.get(name, {})) if official else {}
         if legacy:
             for field, limit in LEGACY_LIMITS.get(name, {}).items():
                 limits[field] = min(limit, limits.get(field, limit))
-        defs[name] = _convert(components[name], limits, EXTRA_PROPERTIES.get(name))
+        extra = EXTRA_PROPERTIES.get(name) if official else None
+        defs[name] = _convert(components[name], limits, extra)
         todo.extend(_referenced(components[name]))
     top: dict[str, Any] = {"$ref": f"#/$defs/{root}", "$defs": defs}
     wrapped = components[root].get("properties", {})
@@ -391,7 +504,40 @@ def _validator(
         item = item_ref.rsplit("/", 1)[-1]
         if item in defs:
             defs[item] = {k: v for k, v in defs[item].items() if k != "required"}
-    return Draft202012Validator(top, format_checker=_FORMATS)
+    return Draft202012Validator(_inline(top, defs), format_checker=_FORMATS)
+
+
+def _inline(node: Any, defs: Mapping[str, Any], stack: tuple[str, ...] = ()) -> Any:
+    """``node`` with its ``$ref``s replaced by the referenced schemas (validation resolves no
+    references then, twice as fast); a recursive reference stays a ``$ref`` into ``$defs``."""
+    if isinstance(node, list):
+        return [_inline(item, defs, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    name = ref.removeprefix("#/$defs/") if isinstance(ref, str) else None
+    rest = {k: v for k, v in node.items() if k != "$ref"}
+    if (
+        name is not None
+        and name in defs
+        and name not in stack
+        and set(rest) <= {"$defs", "required"}
+    ):
+        out = dict(_inline(defs[name], defs, (*stack, name)))
+        if "required" in rest:
+            out["required"] = list(dict.fromkeys([*out.get("required", []), *rest["required"]]))
+        if "$defs" in rest:
+            out["$defs"] = rest["$defs"]
+        return out
+    return {k: v if k == "$defs" else _inline(v, defs, stack) for k, v in node.items()}
+
+
+def compiled_schema(name: str, *, using: Using = None, legacy: bool = False) -> dict[str, Any]:
+    """The strict JSON Schema a component (or alias) is checked with, for inspection and tests
+    (the first description in use that has it, unless ``using`` says which)."""
+    key, root = _roots(name, using)[0]
+    with _lock:
+        return _validator(key, root, legacy, False).schema
 
 
 def _location(prefix: str, parts: Iterator[Any] | Any) -> str:
@@ -483,45 +629,42 @@ def _run(validator: Draft202012Validator, instance: Any, prefix: str) -> list[Sc
     return sorted(errors, key=lambda e: (e.location, e.kind))
 
 
-def _resolve_component(name: str) -> str:
-    components = _spec().get("components", {}).get("schemas", {})
-    if name in components:
-        return name
-    if name in COMPONENT_ALIASES:
-        return COMPONENT_ALIASES[name]
-    raise KeyError(
-        f"unknown Fortnox schema component {name!r}; use a spec name or one of "
-        f"{sorted(COMPONENT_ALIASES)}"
-    )
+def _merged(errors: Iterable[SchemaError]) -> list[SchemaError]:
+    """Errors from several descriptions (or rules) with exact repeats dropped, sorted."""
+    unique = {(e.location, e.field, e.kind, e.message): e for e in errors}
+    return sorted(unique.values(), key=lambda e: (e.location, e.kind, e.message))
 
 
-def check_component(name: str, instance: Any, *, legacy: bool = False) -> list[SchemaError]:
+def check_component(
+    name: str, instance: Any, *, legacy: bool = False, using: Using = None
+) -> list[SchemaError]:
     """Validate ``instance`` against one component; see :func:`validate_component`."""
-    root = _resolve_component(name)
-    with _lock:
-        validator = _validator(str(openapi_path()), root, legacy, False)
-    return _run(validator, instance, name if name in COMPONENT_ALIASES else "")
+    prefix = name if name in COMPONENT_ALIASES else ""
+    errors: list[SchemaError] = []
+    for key, root in _roots(name, using):
+        with _lock:
+            validator = _validator(key, root, legacy, False)
+        errors.extend(_run(validator, instance, prefix))
+    return _merged(errors)
 
 
-def validate_component(name: str, instance: Any, *, legacy: bool = False) -> list[str]:
+def validate_component(
+    name: str, instance: Any, *, legacy: bool = False, using: Using = None
+) -> list[str]:
     """Validate ``instance`` against a Fortnox schema component; [] means valid.
 
     ``name`` is a short name from :data:`COMPONENT_ALIASES` (``"Order"``, ``"Invoice"``,
     ``"OrderRow"``… meaning the *write* schema, unwrapped: ``{"CustomerNumber": …}``) or a full
     spec name (``"fortnox_Order_OrderSinglePayloadItem_Wrap"``). ``legacy=True`` also applies
-    :data:`LEGACY_LIMITS`. Raises KeyError for an unknown name and :class:`SchemaUnavailable`
-    when the OpenAPI file is missing.
+    :data:`LEGACY_LIMITS`. Checked against every description in use that has the component
+    (see :func:`description_in_use`). Raises KeyError for a name none of them has.
     """
-    return [str(e) for e in check_component(name, instance, legacy=legacy)]
+    return [str(e) for e in check_component(name, instance, legacy=legacy, using=using)]
 
 
-def check_request(method: str, path: str, body: Any, *, legacy: bool = False) -> list[SchemaError]:
-    """Validate the JSON body of ``method path``; see :func:`validate_request`."""
-    op = _find_operation(method, path)
-    if op is None:
-        return [
-            SchemaError("", "", "no_operation", f"Fortnox has no operation {method.upper()} {path}")
-        ]
+def _check_operation(
+    key: str, op: _Operation, method: str, path: str, body: Any, legacy: bool
+) -> list[SchemaError]:
     empty = body is None or body == {}
     if op.schema_name is None:
         if empty:
@@ -532,22 +675,61 @@ def check_request(method: str, path: str, body: Any, *, legacy: bool = False) ->
             # Action endpoints are called with an empty body (SOURCE.md caveats).
             return []
         return [SchemaError("", "", "no_body", "the request body is empty")]
+    if op.array:
+        # A list of items, each checked against the component (no wrapper).
+        if not isinstance(body, list):
+            return [SchemaError("", "", "wrong_type", "the body must be a JSON array", "array")]
+        with _lock:
+            validator = _validator(key, op.schema_name, legacy, False)
+        return [e for i, item in enumerate(body) for e in _run(validator, item, f"[{i}]")]
     # A PUT on a resource (not an action) is a partial update: required fields are POST-only.
     partial = method.upper() == "PUT" and not op.is_action
     with _lock:
-        validator = _validator(str(openapi_path()), op.schema_name, legacy, True, partial)
+        validator = _validator(key, op.schema_name, legacy, True, partial)
     return _run(validator, body, "")
 
 
-def validate_request(method: str, path: str, body: Any, *, legacy: bool = False) -> list[str]:
+def check_request(
+    method: str, path: str, body: Any, *, legacy: bool = False, using: Using = None
+) -> list[SchemaError]:
+    """Validate the JSON body of ``method path``; see :func:`validate_request`."""
+    keys = _keys(using)
+    found = [(key, _find_operation(key, method, path)) for key in keys]
+    # The official file lists every Fortnox operation; the own description only those the
+    # sandbox emulates (plus some it knows of), so only the official one's silence, or the own
+    # one's when it is alone, means Fortnox has no such operation.
+    if found[0][1] is None:
+        return [
+            SchemaError("", "", "no_operation", f"Fortnox has no operation {method.upper()} {path}")
+        ]
+    described = [(key, op) for key, op in found if op is not None and op.described]
+    if not described:
+        return [
+            SchemaError(
+                "", "", "not_described",
+                f"the sandbox's own description does not describe {method.upper()} {path} "
+                "(the sandbox does not emulate it)",
+            )
+        ]  # fmt: skip
+    errors: list[SchemaError] = []
+    for key, op in described:
+        errors.extend(_check_operation(key, op, method, path, body, legacy))
+    return _merged(errors)
+
+
+def validate_request(
+    method: str, path: str, body: Any, *, legacy: bool = False, using: Using = None
+) -> list[str]:
     """Validate a JSON request body as Fortnox would; returns error strings, [] when valid.
 
     ``path`` is a concrete API path (``/3/orders``, ``/3/orders/12``, ``/3/invoices/7/bookkeep``,
-    a query string is ignored); it is matched against the spec's path templates. ``body`` is the
+    a query string is ignored); it is matched against the path templates. ``body`` is the
     decoded JSON including the wrapper (``{"Order": {...}}``); ``None`` or ``{}`` means no body.
     Unknown fields, too-long values (spec ``maxLength`` plus :data:`EXTRA_LIMITS`), missing
     required fields, wrong types, values outside an enum and invalid dates are errors; an
-    operation the spec does not have is one error. Raises :class:`SchemaUnavailable` when the
-    OpenAPI file is missing.
+    operation Fortnox does not have is one error. The body is checked against every
+    description in use (:func:`description_in_use`): the official file when it is there, and
+    always the sandbox's own; ``using`` picks one (``"official"`` raises
+    :class:`SchemaUnavailable` without the file).
     """
-    return [str(e) for e in check_request(method, path, body, legacy=legacy)]
+    return [str(e) for e in check_request(method, path, body, legacy=legacy, using=using)]

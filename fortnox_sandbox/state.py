@@ -103,6 +103,9 @@ class Tenant:
     invoices: dict[int, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     used_customer_numbers: set[str] = field(default_factory=set)
+    # Inbox files by Id (the bytes under "_data"), file attachments by id (files.py).
+    inbox: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1
@@ -118,6 +121,8 @@ class Tenant:
                 **{name: len(records) for name, records in self.registers.items()},
                 "orders": len(self.orders),
                 "invoices": len(self.invoices),
+                "inbox": len(self.inbox),
+                "attachments": len(self.attachments),
             },
         }
 
@@ -185,12 +190,16 @@ class SandboxState:
         self.config = config
         self.clock = Clock()
         self.secret = secrets.token_bytes(32)
+        # Bumped by every reset: a request that began before a reset (e.g. one sleeping in a
+        # latency fault) sees a different generation afterwards and is not run or logged.
+        self.generation = 0
         self.reset()
 
     # ------------------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
         """Forget every tenant, token, fault and logged request; clock back to real time."""
         with self.lock:
+            self.generation += 1
             self.clients: dict[str, dict[str, Any]] = copy.deepcopy(self.config["SANDBOX_CLIENTS"])
             self.tenants: dict[int, Tenant] = {}
             self.tenant_by_org: dict[str, int] = {}

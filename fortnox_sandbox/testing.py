@@ -34,6 +34,7 @@ ALL_SCOPES = (
     "order",
     "invoice",
     "salary",
+    "inbox",
 )
 
 __all__ = [

@@ -1,7 +1,9 @@
 """`make run`: serve the app on its embedded defaults, with the bundled Fortnox sandbox.
 
 The sandbox (fortnox_sandbox/) runs in a thread on 127.0.0.1:8765 unless FORTNOX_API_URL
-points elsewhere; the app serves on 127.0.0.1:5000 (PORT to change)."""
+points elsewhere; the app serves on 127.0.0.1:5000 (PORT to change). The sandbox needs no
+Fortnox OpenAPI file: without ../shared/fortnox/openapi.json it validates against its own
+description, and says so at start."""
 
 from __future__ import annotations
 
@@ -40,7 +42,10 @@ def main() -> None:
     print("    admin@example.com (admin), kontor@example.com (office),")
     print("    tekniker1@example.com … tekniker3@example.com (technicians)")
     if sandbox:
+        from fortnox_sandbox.schema import description_in_use
+
         print(f"  Fortnox sandbox: {sandbox} (client ordna-dev; no Fortnox account needed)")
+        print(f"    checks request bodies against {description_in_use()}")
     print()
     run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
 

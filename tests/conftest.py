@@ -226,3 +226,25 @@ def api(app: Flask, make_user):  # type: ignore[no-untyped-def]
         return ApiClient(app.test_client(), token, user)
 
     return factory
+
+
+# --- Fortnox's official OpenAPI file -----------------------------------------------------------
+
+
+@pytest.fixture
+def official_openapi() -> Path:
+    """The path of Fortnox's official OpenAPI file, for tests that need that file itself.
+
+    It lives beside the checkout (``../shared/fortnox/openapi.json`` or
+    ``FORTNOX_OPENAPI_PATH``), never in the repository, so a fresh clone lacks it: the test is
+    skipped with the reason shown, except under ``CI=true``, where it fails instead. Use
+    ``pytestmark = pytest.mark.usefixtures("official_openapi")`` for a whole module.
+    """
+    from fortnox_sandbox.schema import SchemaUnavailable, openapi_path
+
+    try:
+        return openapi_path()
+    except SchemaUnavailable as exc:
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"CI must have Fortnox's official OpenAPI file: {exc}", pytrace=False)
+        pytest.skip(f"needs Fortnox's official OpenAPI file: {exc}")

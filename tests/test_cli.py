@@ -68,6 +68,12 @@ def test_demo_data_fills_an_empty_database(runner, app):
     assert db.session.scalar(select(func.count()).where(User.role == Role.ADMIN)) == 1
     kinds = set(db.session.scalars(select(Order.kind).distinct()))
     statuses = set(db.session.scalars(select(Order.status).distinct()))
-    assert kinds == set(OrderKind) and statuses == set(OrderStatus)
+    assert kinds == set(OrderKind)
+    # Nothing shows as sent or invoiced that Fortnox has never seen (issue 14).
+    assert statuses == set(OrderStatus) - {OrderStatus.SENT, OrderStatus.INVOICED}
+    from app.orders.models import FortnoxState
+
+    states = set(db.session.scalars(select(Order.fortnox_state).distinct()))
+    assert states == {FortnoxState.NOT_SENT}
     # Numbers continue from the demo data without clashing.
     assert runner.invoke(args=["demo-data"]).exit_code != 0  # refuses a non-empty database

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
 from app.api.common import (
+    Id,
     PageArgs,
     Strict,
     authenticate_request,
@@ -18,7 +20,7 @@ from app.api.common import (
     required_text,
 )
 from app.auth.models import Role, Subgroup, User
-from app.auth.services import UserError, create_user
+from app.auth.services import EmailTaken, UserError, check_email, create_user
 from app.customers.services import get_related
 from app.customfields.models import CustomFieldDefinition, CustomFieldEntity, CustomFieldType
 from app.customfields.services import create_definition
@@ -31,10 +33,21 @@ bp.before_request(authenticate_request)
 ROLE_CHOICES = validate.OneOf([r.value for r in Role], error="Välj admin, office eller technician.")
 
 
+def user_email(value: str) -> None:
+    """The one rule for a user's address (`app.auth.services.check_email`), not marshmallow's
+    own: the CLI, the admin's form and the API accept and refuse the same addresses."""
+    try:
+        check_email(value)
+    except UserError as exc:
+        raise ValidationError(_(exc.message)) from None
+
+
 class UserSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     name = fields.String(required=True, validate=required_text(120))
-    email = fields.Email(required=True, validate=length(254))
+    email = fields.String(
+        required=True, validate=[length(254), user_email], metadata={"format": "email"}
+    )
     password = fields.String(
         required=True,
         load_only=True,
@@ -43,18 +56,18 @@ class UserSchema(Strict):
     role = fields.String(required=True, validate=ROLE_CHOICES)
     employee_number = fields.String(allow_none=True, validate=length(30))
     cost_center = fields.String(allow_none=True, validate=length(30))
-    subgroup_id = fields.Integer(allow_none=True)
+    subgroup_id = Id(allow_none=True)
     locale = fields.String(validate=validate.OneOf(["sv", "en"], error="Välj sv eller en."))
     active = fields.Boolean(dump_only=True)
 
 
 class SubgroupSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     name = fields.String(required=True, validate=required_text(120))
 
 
 class CustomFieldSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     entity = fields.String(
         required=True,
         validate=validate.OneOf(
@@ -100,7 +113,7 @@ class Users(MethodView):
                 locale=data.get("locale", "sv"),
             )
         except UserError as exc:
-            cls = Conflict if exc.field == "email" else ValidationFailed
+            cls = Conflict if isinstance(exc, EmailTaken) else ValidationFailed
             raise cls(exc.message, {exc.field: [exc.message]}) from exc
         db.session.commit()
         return user

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from app.api.common import (
     STAFF,
+    Id,
     Number,
     PageArgs,
     Strict,
@@ -30,7 +31,7 @@ bp.before_request(authenticate_request)
 
 
 class ArticleSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     article_number = fields.String(required=True, validate=required_text(50))
     name = fields.String(required=True, validate=required_text(200))
     unit = fields.String(allow_none=True, validate=length(20))

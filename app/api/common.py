@@ -4,14 +4,14 @@ and the Swedish validation messages."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
 from flask_babel import gettext as _
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
 from app.auth.models import Role, User
@@ -54,6 +54,52 @@ def required_text(max_: int) -> validate.Length:
     return validate.Length(min=1, max=max_, error=f"Fyll i fältet (högst {max_} tecken).")
 
 
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: ids beyond it cannot exist
+MAX_PAGE = 1_000_000
+
+
+class Id(fields.Integer):
+    """A database id: a whole number from 1 to 2³¹−1 — a JSON integer, or digits in a query
+    string. ``1.5`` is refused (marshmallow's Integer would round it down), and so is anything
+    beyond the database's integer, which would otherwise reach PostgreSQL as a 500."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "validate", validate.Range(min=1, max=MAX_ID, error="Ange ett giltigt id.")
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class BoundedList(fields.List):
+    """A list with an upper bound (app/limits.py), checked before any item is read, so an
+    oversized body costs nothing; the bound is in the OpenAPI document as maxItems."""
+
+    def __init__(self, inner: Any, *, max_items: int, **kwargs: Any) -> None:
+        self.max_items = max_items
+        kwargs.setdefault("validate", validate.Length(max=max_items, error=self._message()))
+        super().__init__(inner, **kwargs)
+
+    def _message(self) -> str:
+        return f"Högst {self.max_items} rader."
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise ValidationError(self._message())
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def bounded(max_items: int) -> validate.Length:
+    """At most ``max_items`` keys (a dict field)."""
+    return validate.Length(max=max_items, error=f"Högst {max_items} fält.")
+
+
 def non_negative(max_: float) -> validate.Range:
     return validate.Range(min=0, max=max_, error="Ange ett tal som inte är negativt.")
 
@@ -83,7 +129,10 @@ class Loose(Schema):
 
 
 class PageArgs(Loose):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="Minst 1."))
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE, error=f"Från 1 till {MAX_PAGE}."),
+    )
     per_page = fields.Integer(
         load_default=50, validate=validate.Range(min=1, max=200, error="Mellan 1 och 200.")
     )
@@ -109,10 +158,13 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     return _page_schemas[name]
 
 
-def paginate(query: Select, args: dict[str, Any]) -> dict[str, Any]:
+def paginate(query: Select, args: dict[str, Any], options: Sequence[Any] = ()) -> dict[str, Any]:
+    """The collection envelope for one page; ``options`` (loader options) load what each item
+    shows in a fixed number of queries."""
     page, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    rows = query.options(*options).limit(per_page).offset((page - 1) * per_page)
+    items = db.session.scalars(rows).unique().all()
     return {
         "items": items,
         "page": page,

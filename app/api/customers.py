@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 
 from app.api.common import (
     STAFF,
+    BoundedList,
+    Id,
     Loose,
     Number,
     PageArgs,
@@ -27,6 +29,7 @@ from app.api.common import (
 from app.customers import services
 from app.customers.models import Customer, Facility, ServiceObject
 from app.extensions import db
+from app.limits import MAX_CONTACTS
 
 bp = Blueprint(
     "api_customers", __name__, url_prefix="/api/v1", description="Kunder och anläggningar"
@@ -35,7 +38,7 @@ bp.before_request(authenticate_request)
 
 
 class ContactSchema(Strict):
-    id = fields.Integer()
+    id = Id()
     name = fields.String(required=True, validate=required_text(120))
     phone = fields.String(allow_none=True, validate=length(50))
     email = fields.Email(allow_none=True, validate=length(254))
@@ -53,15 +56,15 @@ CustomFields = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=Tr
 
 
 class CustomerSchema(AddressMixin, Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     customer_number = fields.String(validate=length(20))
     name = fields.String(required=True, validate=required_text(200))
     organisation_number = fields.String(allow_none=True, validate=length(30))
     email = fields.Email(allow_none=True, validate=length(254))
     phone = fields.String(allow_none=True, validate=length(50))
-    subgroup_id = fields.Integer(allow_none=True)
+    subgroup_id = Id(allow_none=True)
     active = fields.Boolean()
-    contacts = fields.List(fields.Nested(ContactSchema))
+    contacts = BoundedList(fields.Nested(ContactSchema), max_items=MAX_CONTACTS)
     custom_fields = CustomFields
     tags = fields.Method("dump_tags", deserialize="load_tags")
     facility_ids = fields.Method("dump_facility_ids", dump_only=True)
@@ -90,8 +93,8 @@ class CustomerQuery(PageArgs):
 
 
 class FacilitySchema(AddressMixin, Strict):
-    id = fields.Integer(dump_only=True)
-    customer_id = fields.Integer(required=True)
+    id = Id(dump_only=True)
+    customer_id = Id(required=True)
     name = fields.String(required=True, validate=required_text(200))
     custom_fields = CustomFields
     service_object_ids = fields.Method("dump_so_ids", dump_only=True)
@@ -101,17 +104,17 @@ class FacilitySchema(AddressMixin, Strict):
 
 
 class FacilityUpdateSchema(FacilitySchema):
-    customer_id = fields.Integer()
+    customer_id = Id()
     name = fields.String(validate=required_text(200))
 
 
 class FacilityQuery(PageArgs):
-    customer_id = fields.Integer(load_default=None)
+    customer_id = Id(load_default=None)
 
 
 class ServiceObjectSchema(Strict):
-    id = fields.Integer(dump_only=True)
-    facility_id = fields.Integer(required=True)
+    id = Id(dump_only=True)
+    facility_id = Id(required=True)
     name = fields.String(required=True, validate=required_text(200))
     machine_number = fields.String(allow_none=True, validate=length(60))
     serial_number = fields.String(allow_none=True, validate=length(100))
@@ -120,12 +123,12 @@ class ServiceObjectSchema(Strict):
 
 
 class ServiceObjectUpdateSchema(ServiceObjectSchema):
-    facility_id = fields.Integer()
+    facility_id = Id()
     name = fields.String(validate=required_text(200))
 
 
 class ServiceObjectQuery(PageArgs):
-    facility_id = fields.Integer(load_default=None)
+    facility_id = Id(load_default=None)
 
 
 class Empty(Loose):

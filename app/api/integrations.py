@@ -7,12 +7,13 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from app.api.common import Loose, Strict, authenticate_request, current_api_user, require_roles
-from app.auth.models import Role
+from app.api.common import Id, Loose, Strict, authenticate_request, current_api_user, require_roles
+from app.auth.models import Role, Subgroup
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.integrations.fortnox import services
+from app.integrations.fortnox import services, sync
 from app.integrations.models import FortnoxIntegration
 from app.integrations.routes import redirect_uri
 
@@ -23,11 +24,11 @@ bp.before_request(authenticate_request)
 
 
 class SubgroupArg(Loose):
-    subgroup_id = fields.Integer(load_default=None)
+    subgroup_id = Id(load_default=None)
 
 
 class ConnectSchema(Strict):
-    subgroup_id = fields.Integer(allow_none=True)
+    subgroup_id = Id(allow_none=True)
 
 
 class ConnectResultSchema(Loose):
@@ -35,8 +36,8 @@ class ConnectResultSchema(Loose):
 
 
 class IntegrationStateSchema(Loose):
-    id = fields.Integer()
-    subgroup_id = fields.Integer(allow_none=True)
+    id = Id()
+    subgroup_id = Id(allow_none=True)
     state = fields.String()
     connected = fields.Boolean()
     company_name = fields.String(allow_none=True)
@@ -44,7 +45,7 @@ class IntegrationStateSchema(Loose):
     connected_at = fields.DateTime(allow_none=True)
     last_sync = fields.Raw(allow_none=True)
     open_errors = fields.List(fields.Dict())
-    registers = fields.Dict()
+    registers = fields.List(fields.Dict())
 
 
 class IntegrationListSchema(Loose):
@@ -65,13 +66,18 @@ def _describe(integration: FortnoxIntegration) -> dict[str, Any]:
     return {
         "id": integration.id,
         "subgroup_id": integration.subgroup_id,
-        "state": integration.state.value,
+        "state": (
+            "syncing"
+            if integration.encrypted_tokens and sync.running(integration) is not None
+            else integration.state.value
+        ),
         "connected": bool(integration.encrypted_tokens),
         "company_name": integration.company_name,
         "organisation_number": integration.organisation_number,
         "connected_at": integration.connected_at,
         "last_sync": (
             {
+                "id": last.id,
                 "status": last.status.value,
                 "started_at": last.started_at.isoformat(),
                 "finished_at": last.finished_at.isoformat() if last.finished_at else None,
@@ -93,7 +99,10 @@ def _describe(integration: FortnoxIntegration) -> dict[str, Any]:
             }
             for e in services.open_errors(integration)
         ],
-        "registers": integration.registers or {},
+        "registers": [
+            {**row, "synced_at": row["synced_at"].isoformat() if row["synced_at"] else None}
+            for row in sync.register_rows(integration)
+        ],
     }
 
 
@@ -113,8 +122,12 @@ class Settings(MethodView):
     @bp.response(200)
     def get(self, args: dict) -> dict[str, Any]:
         """Alla inställningar i fortnox-settings.md för integrationen (?subgroup_id=)."""
-        integration = services.get_or_create_integration(args["subgroup_id"])
-        db.session.commit()
+        if (
+            args["subgroup_id"] is not None
+            and db.session.get(Subgroup, args["subgroup_id"]) is None
+        ):
+            raise ValidationFailed.field("subgroup_id", "Undergruppen finns inte.")
+        integration = services.integration_or_default(args["subgroup_id"])
         return services.settings_of(integration).to_dict()
 
     @bp.arguments(SubgroupArg, location="query")
@@ -123,8 +136,6 @@ class Settings(MethodView):
         """Ändra inställningar; okända nycklar och fel typer ger 422 och ändrar ingenting."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            from app.errors import ValidationFailed
-
             raise ValidationFailed("Skicka ett JSON-objekt med inställningar.")
         integration = services.get_or_create_integration(args["subgroup_id"])
         updated = services.update_settings(integration, body)
@@ -143,3 +154,59 @@ def connect(data: dict) -> dict[str, str]:
     )
     db.session.commit()
     return {"authorize_url": url}
+
+
+class SyncRequestSchema(Strict):
+    parts = fields.List(
+        fields.String(validate=validate.OneOf(sync.PARTS)),
+        validate=validate.Length(min=1, max=len(sync.PARTS)),
+        metadata={"description": "Delar att synka; utan: alla."},
+    )
+    subgroup_id = Id(allow_none=True)
+
+
+class SyncStartedSchema(Loose):
+    job_id = fields.String()
+    run_id = Id()
+
+
+class SyncRunSchema(Loose):
+    id = Id()
+    status = fields.String()
+    trigger = fields.String()
+    parts = fields.List(fields.String())
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    counts = fields.Dict()
+    log = fields.List(fields.Dict())
+    error = fields.String(allow_none=True)
+
+
+@bp.route("/integrations/fortnox/sync", methods=["POST"])
+@require_roles(Role.ADMIN, Role.OFFICE)
+@bp.arguments(SyncRequestSchema)
+@bp.response(202, SyncStartedSchema)
+def start_sync(data: dict) -> dict[str, Any]:
+    """Starta en synkning (alla delar utan `parts`). 409 medan en synkning av integrationen
+    pågår eller när den inte är ansluten."""
+    subgroup_id = data.get("subgroup_id")
+    integration = services.integration_for_subgroup(subgroup_id)
+    if integration is None:
+        raise Conflict("Fortnox är inte anslutet för den här undergruppen.", code="not_connected")
+    run = sync.start_sync(integration, data.get("parts"), trigger="manual", by=current_api_user())
+    db.session.commit()
+    job_id = sync.enqueue_sync(run)
+    return {"job_id": job_id, "run_id": run.id}
+
+
+@bp.route("/integrations/fortnox/sync/<int:run_id>", methods=["GET"])
+@require_roles(Role.ADMIN, Role.OFFICE)
+@bp.response(200, SyncRunSchema)
+def get_sync_run(run_id: int) -> Any:
+    """En synkning: läge, antal per del och loggraderna (för att följa den medan den pågår)."""
+    from app.integrations.models import SyncRun
+
+    run = db.session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound("Synkningen finns inte.")
+    return run

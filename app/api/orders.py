@@ -10,13 +10,15 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from app.api.common import (
+    BoundedList,
+    Id,
     Loose,
     Number,
     PageArgs,
     Strict,
     authenticate_request,
+    bounded,
     current_api_user,
-    get_or_404,
     length,
     non_negative,
     page_of,
@@ -27,7 +29,8 @@ from app.auth.models import User
 from app.customers.services import get_related
 from app.errors import NotFound
 from app.extensions import db
-from app.jobs import job_status
+from app.jobs import job_owner, job_status
+from app.limits import MAX_ACTIONS, MAX_ARTICLE_ROWS, MAX_CUSTOM_FIELDS, MAX_SERVICE_OBJECTS
 from app.orders import services
 from app.orders.models import (
     ArticleRow,
@@ -51,15 +54,15 @@ STATUSES = validate.OneOf(
 
 
 class ActionSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     date = fields.Date(allow_none=True)
     description = fields.String(required=True, validate=required_text(5000))
-    technician_id = fields.Integer(allow_none=True)
+    technician_id = Id(allow_none=True)
     hours = Number(places=2, allow_none=True, validate=non_negative(9999))
 
 
 class ArticleRowSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     article_number = fields.Method(
         "dump_article_number", deserialize="load_article_number", required=True
     )
@@ -69,8 +72,8 @@ class ArticleRowSchema(Strict):
     price = Number(places=2, allow_none=True, validate=non_negative(9_999_999_999.99))
     unit = fields.String(allow_none=True, validate=length(20))
     date = fields.Date(allow_none=True)
-    technician_id = fields.Integer(allow_none=True)
-    service_object_id = fields.Integer(allow_none=True)
+    technician_id = Id(allow_none=True)
+    service_object_id = Id(allow_none=True)
     cost_center = fields.String(allow_none=True, validate=length(30))
 
     def dump_article_number(self, row: ArticleRow) -> str:
@@ -86,7 +89,7 @@ class ArticleRowSchema(Strict):
 
 
 class OrderServiceObjectSchema(Strict):
-    service_object_id = fields.Integer(required=True)
+    service_object_id = Id(required=True)
     name = fields.Method("dump_name", dump_only=True)
     operating_hours = Number(places=1, allow_none=True, validate=non_negative(1e10))
 
@@ -95,9 +98,9 @@ class OrderServiceObjectSchema(Strict):
 
 
 class CommentSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     text = fields.String(required=True, validate=required_text(5000))
-    author_id = fields.Integer(dump_only=True)
+    author_id = Id(dump_only=True)
     author_name = fields.Method("dump_author", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -106,7 +109,7 @@ class CommentSchema(Strict):
 
 
 class SignatureSchema(Loose):
-    user_id = fields.Integer(allow_none=True)
+    user_id = Id(allow_none=True)
     user_name = fields.Method("dump_user", dump_only=True)
     signed_at = fields.DateTime()
     customer_name = fields.String()
@@ -126,25 +129,31 @@ class FortnoxInfoSchema(Loose):
 
 
 class OrderSchema(Strict):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     kind = fields.String(required=True, validate=KINDS)
     number = fields.Integer(dump_only=True)
     display_number = fields.String(dump_only=True)
     status = fields.String(validate=STATUSES)
-    subgroup_id = fields.Integer(allow_none=True)
-    customer_id = fields.Integer(required=True)
-    facility_id = fields.Integer(allow_none=True)
-    contact_id = fields.Integer(allow_none=True)
+    subgroup_id = Id(allow_none=True)
+    customer_id = Id(required=True)
+    facility_id = Id(allow_none=True)
+    contact_id = Id(allow_none=True)
     orderer = fields.String(allow_none=True, validate=length(120))
-    assigned_user_id = fields.Integer(allow_none=True)
+    assigned_user_id = Id(allow_none=True)
     customer_order_number = fields.String(allow_none=True, validate=length(60))
     description = fields.String(allow_none=True, validate=length(10000))
     fault_cause = fields.String(allow_none=True, validate=length(10000))
     delivery_date = fields.Date(allow_none=True)
-    custom_fields = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
-    actions = fields.List(fields.Nested(ActionSchema))
-    article_rows = fields.List(fields.Nested(ArticleRowSchema))
-    service_objects = fields.List(fields.Nested(OrderServiceObjectSchema))
+    custom_fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        validate=bounded(MAX_CUSTOM_FIELDS),
+    )
+    actions = BoundedList(fields.Nested(ActionSchema), max_items=MAX_ACTIONS)
+    article_rows = BoundedList(fields.Nested(ArticleRowSchema), max_items=MAX_ARTICLE_ROWS)
+    service_objects = BoundedList(
+        fields.Nested(OrderServiceObjectSchema), max_items=MAX_SERVICE_OBJECTS
+    )
     comments = fields.List(fields.Nested(CommentSchema), dump_only=True)
     signature = fields.Method("dump_signature", dump_only=True)
     fortnox = fields.Method("dump_fortnox", dump_only=True)
@@ -163,29 +172,27 @@ class OrderSchema(Strict):
         }
 
     def dump_fortnox(self, order: Order) -> dict:
-        from app.integrations.references import send_reference
-
         return {
             "state": order.fortnox_state.value,
             "document_type": order.fortnox_document_type,
             "document_number": order.fortnox_document_number,
             "invoice_number": order.fortnox_invoice_number,
-            "reference": send_reference(order),
+            "reference": order.fortnox_reference,
             "last_error": order.fortnox_last_error,
         }
 
 
 class OrderUpdateSchema(OrderSchema):
     kind = fields.String(dump_only=True)
-    customer_id = fields.Integer()
+    customer_id = Id()
 
 
 class OrderQuery(PageArgs):
     kind = fields.String(load_default=None, validate=KINDS)
     status = fields.String(load_default=None, validate=STATUSES)
-    customer_id = fields.Integer(load_default=None)
-    assigned_user_id = fields.Integer(load_default=None)
-    subgroup_id = fields.Integer(load_default=None)
+    customer_id = Id(load_default=None)
+    assigned_user_id = Id(load_default=None)
+    subgroup_id = Id(load_default=None)
     fortnox_state = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in FortnoxState])
     )
@@ -193,7 +200,7 @@ class OrderQuery(PageArgs):
 
 class SignSchema(Strict):
     customer_name = fields.String(required=True, validate=required_text(120))
-    user_id = fields.Integer(allow_none=True)
+    user_id = Id(allow_none=True)
     signature = fields.String(
         allow_none=True,
         metadata={
@@ -210,7 +217,9 @@ class JobSchema(Loose):
 
 
 def _order(order_id: int) -> Order:
-    order = get_or_404(Order, order_id)
+    order = services.load_order(order_id)
+    if order is None:
+        raise NotFound("Ordern finns inte.")
     services.ensure_access(current_api_user(), order)
     return order
 
@@ -221,18 +230,9 @@ class Orders(MethodView):
     @bp.response(200, page_of(OrderSchema))
     def get(self, args: dict) -> dict:
         """Ordrar, sidvis. Tekniker ser sin undergrupps ordrar."""
-        query = services.visible_orders(current_api_user()).order_by(Order.id.desc())
-        for key in (
-            "kind",
-            "status",
-            "customer_id",
-            "assigned_user_id",
-            "subgroup_id",
-            "fortnox_state",
-        ):
-            if args.get(key) is not None:
-                query = query.where(getattr(Order, key) == args[key])
-        return paginate(query, args)
+        # The same query path as the order list page (services.search_orders).
+        query = services.search_orders(current_api_user(), args)
+        return paginate(query, args, options=services.DETAIL_OPTIONS)
 
     @bp.arguments(OrderSchema)
     @bp.response(201, OrderSchema)
@@ -305,11 +305,31 @@ def protocol_pdf(order_id: int) -> Response:
     return protocol_response(_order(order_id))
 
 
+class SendJobSchema(Loose):
+    job_id = fields.String()
+
+
+@bp.route("/orders/<int:order_id>/send", methods=["POST"])
+@bp.response(202, SendJobSchema)
+def send_to_fortnox(order_id: int) -> dict:
+    """Skicka ordern till Fortnox i bakgrunden (admin och kontor). 409 när det inte går: ingen
+    integration, ordern är inte klar (utan inställningen att skicka tidigare), redan fakturerad,
+    makulerad, eller förhandsgranskningen visar fel. En sändning som redan pågår återanvänds."""
+    from app.integrations.fortnox import sending
+
+    send = sending.request_send(_order(order_id), by=current_api_user())
+    db.session.commit()
+    job_id = send.job_id or sending.enqueue_send(send)
+    return {"job_id": job_id}
+
+
 @bp.route("/jobs/<job_id>", methods=["GET"])
 @bp.response(200, JobSchema)
 def get_job(job_id: str) -> dict:
     status = job_status(job_id)
-    if status is None:
+    user = current_api_user()
+    # Only who asked for a job (or an admin) sees its result (issue #17).
+    if status is None or (not user.is_admin and job_owner(job_id) != user.id):
         raise NotFound("Jobbet finns inte.")
     return status
 

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from app.articles.models import Article
+from app.spreadsheets import csv_text, xlsx_row
 
 COLUMNS = ("Artikelnummer", "Benämning", "Enhet", "Pris", "Aktiv", "Dold")
 
@@ -28,9 +29,9 @@ def articles_csv(articles: Iterable[Article]) -> bytes:
     for article in articles:
         writer.writerow(
             (
-                article.article_number,
-                article.name,
-                article.unit or "",
+                csv_text(article.article_number),
+                csv_text(article.name),
+                csv_text(article.unit or ""),
                 f"{article.price:.2f}".replace(".", ","),
                 _yes_no(article.active),
                 _yes_no(article.hidden),
@@ -49,7 +50,8 @@ def articles_xlsx(articles: Iterable[Article]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for article in articles:
-        sheet.append(
+        xlsx_row(
+            sheet,
             [
                 article.article_number,
                 article.name,
@@ -57,7 +59,7 @@ def articles_xlsx(articles: Iterable[Article]) -> bytes:
                 Decimal(article.price),
                 _yes_no(article.active),
                 _yes_no(article.hidden),
-            ]
+            ],
         )
         row = sheet.max_row
         sheet.cell(row=row, column=1).number_format = "@"

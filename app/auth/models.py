@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, Date, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,6 +47,12 @@ class User(UserMixin, Model):
     locale: Mapped[str] = mapped_column(String(5), default="sv")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # "Hämta från Fortnox vid första inloggningen varje dag" (integration-health.md), honoured
+    # for the roles that may run syncs; the day (organisation's time) it last started one.
+    fortnox_refresh_on_login: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    last_login_refresh_on: Mapped[date | None] = mapped_column(Date)
 
     subgroup: Mapped[Subgroup | None] = relationship()
 

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired
 from app.auth.forms import (
     ROLE_LABELS,
     LoginForm,
+    LoginRefreshForm,
     ProfileForm,
     SubgroupForm,
     TokenForm,
@@ -39,6 +40,7 @@ from app.auth.services import (
     create_api_token,
     create_subgroup,
     create_user,
+    normalise_email,
     revoke_api_token,
     set_locale,
     update_user,
@@ -52,7 +54,7 @@ bp = Blueprint("auth", __name__)
 
 def _login_key() -> str:
     """Throttle failed sign-ins per e-mail address (so a botnet can't spread the guesses)."""
-    return "login:" + (request.form.get("email") or "").strip().lower()
+    return "login:" + normalise_email(request.form.get("email"))
 
 
 def _login_limit() -> str:
@@ -78,6 +80,9 @@ def login() -> ResponseReturnValue:
         if user is not None:
             login_user(user, remember=bool(form.remember.data))
             db.session.commit()
+            from app.integrations.health import refresh_on_login
+
+            refresh_on_login(user)  # the first sign-in of the day fetches from Fortnox
             target = request.args.get("next") or ""
             # Only local paths: never an open redirect.
             if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
@@ -123,10 +128,35 @@ def _profile_page(
     return render_template(
         "auth/profile.html",
         form=form or ProfileForm(formdata=None, data={"locale": current_user.locale}),
+        refresh_form=(
+            LoginRefreshForm(
+                formdata=None,
+                prefix="fortnox",
+                data={"fortnox_refresh_on_login": current_user.fortnox_refresh_on_login},
+            )
+            if current_user.is_staff
+            else None
+        ),
         token_form=token_form or TokenForm(formdata=None, prefix="token"),
         tokens=api_tokens_of(current_user),
         new_token=new_token,
     ), status
+
+
+@bp.route("/profile/fortnox", methods=["POST"])
+@login_required
+def save_login_refresh() -> ResponseReturnValue:
+    """ "Hämta från Fortnox vid första inloggningen varje dag": honoured only for the roles
+    that may run syncs (admin, office), so only they have the setting."""
+    if not current_user.is_staff:
+        abort(403)
+    refresh_form = LoginRefreshForm(prefix="fortnox")
+    if not refresh_form.validate_on_submit():
+        return _profile_page(status=422)
+    current_user.fortnox_refresh_on_login = bool(refresh_form.fortnox_refresh_on_login.data)
+    db.session.commit()
+    flash(_("Inställningen är sparad."), "success")
+    return redirect(url_for(".profile") + "#fortnox")
 
 
 @bp.route("/profile/tokens", methods=["POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -20,12 +21,50 @@ class UserError(ValueError):
         self.message = message
 
 
+class EmailTaken(UserError):
+    """Another user has this e-mail address (the API answers 409)."""
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (pybabel's default keyword) without translating it."""
+    return message
+
+
+# Plain Swedish: the CLI prints it as is, the web and the API translate it (`_(exc.message)`).
+INVALID_EMAIL = N_("Ange en giltig e-postadress.")
+EMAIL_TAKEN = N_("Det finns redan en användare med den e-postadressen.")
+
+
+def normalise_email(email: str | None) -> str:
+    """An address as stored and looked up: without surrounding spaces, lower-case."""
+    return (email or "").strip().lower()
+
+
+def check_email(email: str | None) -> str:
+    """The one rule for a user's e-mail address, wherever users are created or changed (the
+    CLI, the admin's user form, the API): returns the address as stored (`normalise_email`),
+    or raises UserError("email").
+
+    Syntax only, by email-validator: no DNS lookup (deliverability checks off), so the same
+    address is accepted or refused everywhere, offline too; `.test` addresses (RFC 6761,
+    reserved for testing) are accepted, other special-use domains (`.local`, `localhost`, …)
+    are not. Signing in checks nothing of the kind: it only looks the address up."""
+    address = normalise_email(email)
+    try:
+        validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise UserError("email", INVALID_EMAIL) from None
+    return address
+
+
 def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    """The user with this address, compared normalised (case and surrounding spaces don't
+    matter); nothing about the address's form is checked."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -47,10 +86,11 @@ def create_user(
     cost_center: str | None = None,
     locale: str = "sv",
 ) -> User:
-    """Create a user. Raises UserError for a duplicate e-mail or a too short password."""
-    email = email.strip().lower()
+    """Create a user. Raises UserError for an invalid e-mail address (`check_email`) or a too
+    short password, EmailTaken for an address another user has."""
+    email = check_email(email)
     if find_user_by_email(email) is not None:
-        raise UserError("email", "Det finns redan en användare med den e-postadressen.")
+        raise EmailTaken("email", EMAIL_TAKEN)
     if len(password) < 8:
         raise UserError("password", "Lösenordet måste ha minst 8 tecken.")
     user = User(
@@ -103,12 +143,13 @@ def update_user(
     active: bool,
     password: str | None = None,
 ) -> User:
-    """Change a user (admin). An empty `password` keeps the old one. Raises UserError for a
-    duplicate e-mail, a too short password or an unknown locale."""
-    email = email.strip().lower()
+    """Change a user (admin). An empty `password` keeps the old one. Raises UserError for an
+    invalid e-mail address (`check_email`), a too short password or an unknown locale,
+    EmailTaken for an address another user has."""
+    email = check_email(email)
     other = find_user_by_email(email)
     if other is not None and other.id != user.id:
-        raise UserError("email", _("Det finns redan en användare med den e-postadressen."))
+        raise EmailTaken("email", EMAIL_TAKEN)
     if password:
         if len(password) < 8:
             raise UserError("password", _("Lösenordet måste ha minst 8 tecken."))

@@ -18,7 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from app.formfields import DecimalInput, SubForm, custom_field_values, optional_int
+from app.formfields import DecimalInput, SubForm, at_most, custom_field_values, optional_int
+from app.limits import MAX_CONTACTS
 
 
 def _max(n: int) -> Length:
@@ -55,7 +56,9 @@ class CustomerForm(AddressMixin, FlaskForm):
     subgroup_id = SelectField(_l("Undergrupp"), coerce=optional_int)
     tags = StringField(_l("Taggar"), validators=[_max(500)])
     active = BooleanField(_l("Aktiv"), default=True)
-    contacts = FieldList(FormField(ContactForm))
+    contacts = FieldList(
+        FormField(ContactForm), max_entries=MAX_CONTACTS + 1, validators=[at_most(MAX_CONTACTS)]
+    )
 
 
 class FacilityForm(AddressMixin, FlaskForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -15,12 +16,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Subgroup
 from app.db import UTCDateTime, utcnow
 from app.extensions import Model, db
+
+if TYPE_CHECKING:
+    from app.orders.models import Order
 
 customer_tags = Table(
     "customer_tags",
@@ -118,7 +123,40 @@ class ServiceObject(Model):
     name: Mapped[str] = mapped_column(String(200))
     machine_number: Mapped[str | None] = mapped_column(String(60))
     serial_number: Mapped[str | None] = mapped_column(String(100))
+    # The latest reading (ServiceObjectReading, by `read_at`); kept by the services.
     operating_hours: Mapped[Decimal | None] = mapped_column(Numeric(12, 1))
     comment: Mapped[str | None] = mapped_column(Text)
 
     facility: Mapped[Facility] = relationship(back_populates="service_objects")
+    readings: Mapped[list[ServiceObjectReading]] = relationship(
+        back_populates="service_object",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by=lambda: (ServiceObjectReading.read_at.desc(), ServiceObjectReading.id.desc()),
+    )
+
+
+class ServiceObjectReading(Model):
+    """An operating-hours reading of a service object: noted on an order (`order_id`; at most
+    one per order and object) or typed on the object itself (no order). `read_at` is when it
+    was first noted and stays when the figure is corrected; the latest by `read_at` is the
+    object's `operating_hours`, so an older order saved again never overwrites a newer one."""
+
+    __tablename__ = "service_object_readings"
+    __table_args__ = (
+        UniqueConstraint("service_object_id", "order_id"),
+        CheckConstraint("operating_hours >= 0", name="operating_hours_nonneg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_object_id: Mapped[int] = mapped_column(
+        ForeignKey("service_objects.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    operating_hours: Mapped[Decimal] = mapped_column(Numeric(12, 1))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    service_object: Mapped[ServiceObject] = relationship(back_populates="readings")
+    order: Mapped[Order | None] = relationship()

@@ -11,9 +11,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import Form
 
-from app.auth.models import Subgroup
+from app.auth.models import Subgroup, User
 from app.customers import services
 from app.customers.forms import (
     CustomerForm,
@@ -28,6 +29,7 @@ from app.customfields.models import CustomFieldEntity
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
+from app.integrations.models import CustomerChange
 from app.orders.models import Order
 from app.web import apply_errors, paginate, staff_required
 
@@ -41,8 +43,37 @@ CUSTOMER_ATTRS = ("customer_number", "subgroup_id", *services.CUSTOMER_FIELDS)
 def index() -> ResponseReturnValue:
     q = request.args.get("q", "")
     include_inactive = request.args.get("inactive") == "1"
-    page = paginate(services.search_customers(q, include_inactive=include_inactive))
+    page = paginate(
+        services.search_customers(q, include_inactive=include_inactive),
+        options=(selectinload(Customer.tags),),
+    )
     return render_template("customers/list.html", page=page, q=q, include_inactive=include_inactive)
+
+
+@bp.route("/customers/search")
+@login_required
+def search() -> ResponseReturnValue:
+    """Customers for the customer field of the order pages and the order filter, as you type:
+    `q` matched against name, customer number and city (every word somewhere), at most
+    `services.SEARCH_LIMIT`; active customers only unless `inactive=1` (as the register)."""
+    q = request.args.get("q", "")[: services.SEARCH_MAX_LENGTH]
+    include_inactive = request.args.get("inactive") == "1"
+    customers = services.find_customers(q, include_inactive=include_inactive)
+    response = jsonify(
+        items=[
+            {
+                "id": c.id,
+                "label": services.customer_label(c),
+                "name": c.name,
+                "number": c.customer_number,
+                "city": c.city or "",
+                "active": c.active,
+            }
+            for c in customers
+        ]
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/customers/<int:customer_id>")
@@ -52,7 +83,37 @@ def detail(customer_id: int) -> ResponseReturnValue:
     orders = db.session.scalars(
         select(Order).where(Order.customer_id == customer.id).order_by(Order.id.desc()).limit(10)
     ).all()
-    return render_template("customers/detail.html", customer=customer, orders=orders)
+    changes, change_users = _history(customer)
+    return render_template(
+        "customers/detail.html",
+        customer=customer,
+        orders=orders,
+        changes=changes,
+        change_users=change_users,
+    )
+
+
+HISTORY_SHOWN = 50
+
+
+def _history(customer: Customer) -> tuple[list[CustomerChange], dict[int, User]]:
+    """The customer's latest overwritten fields ("Historik"), newest first, and who made the
+    ones a user made (a sync run made the others)."""
+    changes = list(
+        db.session.scalars(
+            select(CustomerChange)
+            .where(CustomerChange.customer_id == customer.id)
+            .order_by(CustomerChange.changed_at.desc(), CustomerChange.id.desc())
+            .limit(HISTORY_SHOWN)
+        )
+    )
+    user_ids = {c.user_id for c in changes if c.user_id is not None}
+    users = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )
+    return changes, users
 
 
 @bp.route("/customers/<int:customer_id>/options")
@@ -232,7 +293,12 @@ def edit_facility(facility_id: int) -> ResponseReturnValue:
 def _save_service_object(
     form: ServiceObjectForm, facility: Facility, service_object: ServiceObject | None
 ) -> ResponseReturnValue:
-    context = {"form": form, "facility": facility, "service_object": service_object}
+    context = {
+        "form": form,
+        "facility": facility,
+        "service_object": service_object,
+        "readings": services.reading_history(service_object) if service_object else [],
+    }
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("customers/service_object_form.html", **context), status

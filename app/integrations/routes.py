@@ -1,5 +1,7 @@
 """Settings → Integration (admin only): connect, reconnect and disconnect Fortnox per
-subgroup or for the whole organisation, and every setting of fortnox-settings.md."""
+subgroup or for the whole organisation, every setting of fortnox-settings.md, and the
+integration's health — registers, "Synka nu", schedule, "Töm synkad data" — whose actions
+live in app/integrations/health.py."""
 
 from __future__ import annotations
 
@@ -16,14 +18,23 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.auth.models import Subgroup
-from app.errors import Conflict, ValidationFailed
+from app.errors import Conflict, ValidationFailed, render_error
 from app.extensions import db
+from app.integrations import health
 from app.integrations.forms import settings_form_class, submitted_changes
 from app.integrations.fortnox import services
+from app.integrations.fortnox.labels import (
+    HEADER_FIELDS,
+    field_label,
+    fortnox_name,
+    preview_rows,
+    rows_total,
+)
 from app.integrations.fortnox.settings import DEFINITIONS_BY_KEY, GROUPS
 
 bp = Blueprint("integrations", __name__)
@@ -59,8 +70,7 @@ def _subgroup_id() -> int | None:
 
 
 def _page(subgroup_id: int | None, form=None, status: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
-    integration = services.get_or_create_integration(subgroup_id)
-    db.session.commit()
+    integration = services.integration_or_default(subgroup_id)  # a GET never creates one
     settings = services.settings_of(integration)
     if form is None:
         form = settings_form_class()(data=settings.to_dict())
@@ -74,7 +84,8 @@ def _page(subgroup_id: int | None, form=None, status: int = 200) -> ResponseRetu
             form=form,
             groups=GROUPS,
             definitions=DEFINITIONS_BY_KEY,
-            errors=services.open_errors(integration),
+            errors=services.open_errors(integration) if integration.id is not None else [],
+            **health.settings_context(integration),
         ),
         status,
     )
@@ -153,36 +164,59 @@ def disconnect() -> ResponseReturnValue:
     return redirect(url_for("integrations.settings", subgroup_id=subgroup_id))
 
 
-@bp.route("/settings/integration/errors/<int:error_id>/resolve", methods=["POST"])
-@login_required
-def resolve_error(error_id: int) -> ResponseReturnValue:
-    from app.integrations.models import IntegrationError
-
-    error = db.get_or_404(IntegrationError, error_id)
-    integration = db.get_or_404(services.FortnoxIntegration, error.integration_id)
-    services.resolve_errors(integration, error.operation, by=current_user)
-    db.session.commit()
-    flash("Problemet är markerat som åtgärdat.", "info")
-    return redirect(url_for("integrations.settings", subgroup_id=integration.subgroup_id))
-
-
 @bp.route("/orders/<int:order_id>/fortnox-preview")
 @login_required
 def order_preview(order_id: int) -> ResponseReturnValue:
-    """ "Förhandsgranska i Fortnox-format": the rows as they will print, warnings and errors,
-    and the raw JSON folded below. Nothing is sent."""
+    """ "Förhandsgranska i Fortnox-format": the header with Swedish labels (the Fortnox field
+    names small beside them), the rows as they will print, warnings and errors, and the raw
+    JSON folded below. Nothing is sent. Without a connected integration: who can connect it,
+    and the way back to the order."""
     from app.orders.models import Order
     from app.orders.services import ensure_access
 
     order = db.get_or_404(Order, order_id)
     ensure_access(current_user, order)
+    back = (
+        url_for("orders.detail", order_id=order.id),
+        _("Tillbaka till %(number)s", number=order.display_number),
+    )
+    heading = _("Förhandsgranska i Fortnox-format: %(number)s", number=order.display_number)
     try:
         result = services.preview(order)
     except Conflict as exc:
-        return render_template("integrations/preview.html", order=order, problem=exc.message), 409
+        if exc.code != "no_integration":
+            return render_error(409, exc.message, heading=heading, back=back)
+        message = _("Ingen ansluten Fortnox-integration hanterar den här ordern.")
+        if current_user.is_admin:
+            return render_error(
+                409,
+                message,
+                heading=heading,
+                back=back,
+                fix=_("Anslut Fortnox för orderns undergrupp eller för hela organisationen."),
+                fix_link=(url_for("integrations.settings"), _("Inställningar → Integration")),
+            )
+        return render_error(
+            409,
+            message,
+            heading=heading,
+            back=back,
+            fix=_("Bara en administratör kan ansluta Fortnox. Kontakta en administratör."),
+        )
+    rows = preview_rows(result.rows)
     return render_template(
         "integrations/preview.html",
         order=order,
         result=result,
+        back=back,
+        header=[
+            (name, field_label(name), result.document[name])
+            for name in HEADER_FIELDS
+            if result.document.get(name)
+        ],
+        field_label=field_label,
+        fortnox_name=fortnox_name,
+        rows=rows,
+        total=rows_total(rows),
         raw_json=json.dumps(result.payload, ensure_ascii=False, indent=2),
     )

@@ -17,16 +17,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import Input
 
+from app.customers.services import CustomerChoice, choose_customer, customer_label
 from app.formfields import (
     DecimalInput,
     LocalDateField,
     SubForm,
+    at_most,
     custom_field_values,
     optional_int,
     select_choices,
 )
+from app.limits import MAX_ACTIONS, MAX_ARTICLE_ROWS, MAX_SERVICE_OBJECTS
 from app.orders.models import FortnoxState, OrderKind, OrderStatus
 
 KIND_LABELS = {
@@ -57,12 +68,86 @@ FORTNOX_LABELS = {
     FortnoxState.SENT: _l("Skickad"),
     FortnoxState.FAILED: _l("Misslyckades"),
     FortnoxState.INVOICED: _l("Fakturerad"),
+    FortnoxState.CANCELLED: _l("Makulerad i Fortnox"),
 }
 
 NON_NEGATIVE = _l("Ange ett tal som inte är negativt.")
 
 
-class OrderFilterForm(FlaskForm):
+class PickedIdInput(Input):
+    """A hidden input that `form.hidden_tag()` leaves alone (it renders HiddenInput widgets
+    only): the customer field's macro puts it beside its text input."""
+
+    input_type = "hidden"
+    validation_attrs: list[str] = []
+
+
+class CustomerChoiceMixin:
+    """The customer field: a text input searching the register as you type (static/app.js,
+    GET /customers/search) and the hidden id of the customer picked. No <select> of the whole
+    register. Without JavaScript the typed text is resolved on the server (an exact customer
+    number, else the one customer it fits; several: `customer_pick` radios to choose from).
+
+    Call `choose_customer()` before validating: it sets `customer_choice`, shows the chosen
+    customer by its label, and `validate()` then reports a missing or unknown customer on
+    `customer_id`."""
+
+    customer_id = StringField(widget=PickedIdInput())
+    customer_query = StringField(
+        _l("Kund"),
+        validators=[Length(max=200)],
+        render_kw={
+            "placeholder": _l("Sök namn, kundnummer eller ort"),
+            "autocomplete": "off",
+            "autocapitalize": "off",
+            "spellcheck": "false",
+        },
+    )
+    customer_pick = StringField()  # rendered as radios, only after an ambiguous search
+
+    customer_choice: CustomerChoice
+
+    def choose_customer(
+        self, *, keep_id: int | None = None, include_inactive: bool = False
+    ) -> CustomerChoice:
+        id_field: Any = self.customer_id
+        query_field: Any = self.customer_query
+        pick_field: Any = self.customer_pick
+        # None: the form was posted without the text input (a script sending the id alone).
+        text = query_field.data if getattr(query_field, "raw_data", None) else None
+        customer_id = id_field.data
+        posted = any(getattr(f, "raw_data", None) for f in (id_field, query_field, pick_field))
+        if not posted and customer_id in (None, "") and keep_id is not None:
+            customer_id = keep_id  # not sent at all (a locked order's disabled fields)
+        choice = choose_customer(
+            customer_id,
+            text,
+            pick=pick_field.data,
+            keep_id=keep_id,
+            include_inactive=include_inactive,
+        )
+        if choice.customer is not None:
+            id_field.data = choice.customer.id
+            query_field.data = customer_label(choice.customer)
+        else:
+            id_field.data = None
+            query_field.data = (query_field.data or "").strip()
+        pick_field.data = None
+        self.customer_choice = choice
+        return choice
+
+    def validate_customer_id(self, field: Any) -> None:
+        choice = getattr(self, "customer_choice", None)
+        if choice is None or choice.error:
+            raise ValidationError(choice.error if choice else _l("Välj en kund."))
+
+    @property
+    def customer_candidates(self) -> list[tuple[int, str]]:
+        choice = getattr(self, "customer_choice", None)
+        return [(c.id, customer_label(c)) for c in choice.candidates] if choice else []
+
+
+class OrderFilterForm(CustomerChoiceMixin, FlaskForm):
     """The order list's search and filters (a GET form: no CSRF token)."""
 
     class Meta:
@@ -73,21 +158,19 @@ class OrderFilterForm(FlaskForm):
     )
     kind = SelectField(_l("Ordertyp"), validate_choice=False)
     status = SelectField(_l("Status"), validate_choice=False)
-    customer_id = SelectField(_l("Kund"), coerce=optional_int, validate_choice=False)
     assigned_user_id = SelectField(_l("Tilldelad"), coerce=optional_int, validate_choice=False)
     subgroup_id = SelectField(_l("Undergrupp"), coerce=optional_int, validate_choice=False)
     fortnox_state = SelectField(_l("Fortnox"), validate_choice=False)
 
 
-class NewOrderForm(FlaskForm):
+class NewOrderForm(CustomerChoiceMixin, FlaskForm):
     kind = SelectField(
         _l("Ordertyp"),
         choices=select_choices(KIND_LABELS.items()),
         validators=[DataRequired(_l("Välj ordertyp."))],
     )
-    customer_id = SelectField(
-        _l("Kund"), coerce=optional_int, validators=[DataRequired(_l("Välj en kund."))]
-    )
+    facility_id = SelectField(_l("Anläggning"), coerce=optional_int)
+    contact_id = SelectField(_l("Kontaktperson"), coerce=optional_int)
     subgroup_id = SelectField(_l("Undergrupp"), coerce=optional_int)
     assigned_user_id = SelectField(_l("Tilldelad"), coerce=optional_int)
     orderer = StringField(
@@ -170,10 +253,7 @@ class ReadingForm(SubForm):
     )
 
 
-class OrderForm(FlaskForm):
-    customer_id = SelectField(
-        _l("Kund"), coerce=optional_int, validators=[DataRequired(_l("Välj en kund."))]
-    )
+class OrderForm(CustomerChoiceMixin, FlaskForm):
     facility_id = SelectField(_l("Anläggning"), coerce=optional_int)
     contact_id = SelectField(_l("Kontaktperson"), coerce=optional_int)
     orderer = StringField(
@@ -191,9 +271,21 @@ class OrderForm(FlaskForm):
     )
     delivery_date = LocalDateField(_l("Leveransdatum"), validators=[Optional()])
     subgroup_id = SelectField(_l("Undergrupp"), coerce=optional_int)
-    actions = FieldList(FormField(ActionForm))
-    article_rows = FieldList(FormField(ArticleRowForm))
-    service_objects = FieldList(FormField(ReadingForm))
+    # Bounded (app/limits.py): one more than the limit is read, so too many is an error, never
+    # a silent cut, and a huge post is never parsed whole.
+    actions = FieldList(
+        FormField(ActionForm), max_entries=MAX_ACTIONS + 1, validators=[at_most(MAX_ACTIONS)]
+    )
+    article_rows = FieldList(
+        FormField(ArticleRowForm),
+        max_entries=MAX_ARTICLE_ROWS + 1,
+        validators=[at_most(MAX_ARTICLE_ROWS)],
+    )
+    service_objects = FieldList(
+        FormField(ReadingForm),
+        max_entries=MAX_SERVICE_OBJECTS + 1,
+        validators=[at_most(MAX_SERVICE_OBJECTS)],
+    )
     customer_name = StringField(
         _l("Kundens namn"),
         validators=[Length(max=120, message=_l("Högst 120 tecken."))],

@@ -5,6 +5,7 @@ flushes the log row; the caller commits it, also when the send failed."""
 
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,24 @@ def send_protocol(order: Order, recipient: str, *, by: User) -> SentProtocol:
         raise
     log = log_protocol_mail(order, recipient, by=by)
     return SentProtocol(log=log, saved_to=delivery.saved_to)
+
+
+@dataclass(frozen=True)
+class ShownFailure:
+    """A failed send as the user who pressed "Skicka protokoll" sees it."""
+
+    reason: str
+    ask_admin: bool  # only an administrator can fix it (the mail set-up or the server)
+
+
+def failure_for(exc: MailDeliveryError, user: User) -> ShownFailure:
+    """What to say about a failed send. A refused recipient is the user's to fix (another
+    address), and says so in full. Anything else is the mail set-up or the server: an
+    administrator sees the reason with its server details, everyone else a plain sentence and
+    whom to ask, never MAIL_* settings, server addresses or file paths."""
+    if user.is_admin or isinstance(exc.__cause__, smtplib.SMTPRecipientsRefused):
+        return ShownFailure(exc.reason, ask_admin=False)
+    return ShownFailure(_("e-postutskicket fungerar inte just nu"), ask_admin=True)
 
 
 def protocol_message(order: Order, recipient: str, *, by: User, pdf: bytes) -> EmailMessage:

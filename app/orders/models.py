@@ -4,6 +4,7 @@ comments, the service protocols mailed to the customer, and the per-kind number 
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,6 +27,13 @@ from app.auth.models import Subgroup, User
 from app.customers.models import ContactPerson, Customer, Facility, ServiceObject
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import Model
+
+
+def new_send_reference() -> str:
+    """A random send reference: ``ordna-`` and 24 hex digits. Fixed width, so no reference is
+    a substring of another (Fortnox's externalinvoicereference1 search matches substrings);
+    far below the 80 characters ExternalInvoiceReference1 takes (FACTS.md §4)."""
+    return "ordna-" + secrets.token_hex(12)
 
 
 class OrderKind(enum.StrEnum):
@@ -57,6 +65,7 @@ class FortnoxState(enum.StrEnum):
     SENT = "sent"  # Skickad
     FAILED = "failed"  # Misslyckades
     INVOICED = "invoiced"  # Fakturerad
+    CANCELLED = "cancelled"  # Makulerad i Fortnox (the document was cancelled there)
 
 
 class OrderNumberSequence(Model):
@@ -112,6 +121,13 @@ class Order(Model):
     fortnox_invoice_number: Mapped[str | None] = mapped_column(String(30))
     fortnox_last_error: Mapped[str | None] = mapped_column(Text)
     fortnox_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The send reference (fortnox-settings.md §2): random, given when the order is made and
+    # kept for life, so it is unique beyond this database (a restore or a second installation
+    # against the same Fortnox company repeats row ids, never these). Sent as
+    # ExternalInvoiceReference1 and shown in the preview before the first send.
+    fortnox_reference: Mapped[str] = mapped_column(
+        String(80), unique=True, default=lambda: new_send_reference()
+    )
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -20,6 +20,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -31,7 +32,7 @@ from wtforms.fields.choices import SelectChoice
 from app.articles.services import articles_by_numbers
 from app.auth.models import Subgroup
 from app.customers.models import Customer
-from app.customers.services import customer_choices, service_object_choices
+from app.customers.services import customer_label, service_object_choices
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
@@ -50,12 +51,14 @@ from app.orders.forms import (
     ReadingForm,
     order_data,
 )
-from app.orders.mail import send_protocol
+from app.orders.mail import failure_for, send_protocol
 from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
 from app.orders.protocol import protocol_response
 from app.web import apply_errors, local_today, paginate, user_choices
 
 bp = Blueprint("orders", __name__)
+
+PROTOCOL_NOTICE = "protocol_notice"  # session key: the result of "Skicka protokoll"
 
 OPEN_STATUSES = [OrderStatus.DRAFT, OrderStatus.IN_PROGRESS, OrderStatus.READY]
 
@@ -73,7 +76,12 @@ def _filter_form(*, mine: bool) -> OrderFilterForm:
     everything = _("Alla")
     form.kind.choices = select_choices([("", everything), *KIND_LABELS.items()])
     form.status.choices = select_choices([("", everything), *STATUS_TEXTS.items()])
-    form.customer_id.choices = select_choices([("", everything), *customer_choices()])
+    # The customer filter searches like the order pages' customer field; an unknown or
+    # ambiguous text shows its error and filters on nothing (an id alone is trusted).
+    if form.customer_id.data or form.customer_query.data or form.customer_pick.data:
+        choice = form.choose_customer(include_inactive=True)
+        if choice.error:
+            form.customer_id.errors = [choice.error]
     form.assigned_user_id.choices = user_choices(empty=everything)
     form.fortnox_state.choices = select_choices([("", everything), *FORTNOX_LABELS.items()])
     if current_user.is_staff:
@@ -105,7 +113,9 @@ def _filters(form: OrderFilterForm) -> dict[str, Any]:
 @login_required
 def index() -> ResponseReturnValue:
     form = _filter_form(mine=False)
-    page = paginate(services.search_orders(current_user, _filters(form)))
+    page = paginate(
+        services.search_orders(current_user, _filters(form)), options=services.LIST_OPTIONS
+    )
     return render_template("orders/list.html", form=form, page=page, mine=False)
 
 
@@ -117,7 +127,7 @@ def mine() -> ResponseReturnValue:
     filters = {**_filters(form), "assigned_user_id": current_user.id}
     if not filters["status"]:
         filters["statuses"] = OPEN_STATUSES
-    page = paginate(services.search_orders(current_user, filters))
+    page = paginate(services.search_orders(current_user, filters), options=services.LIST_OPTIONS)
     return render_template("orders/list.html", form=form, page=page, mine=True)
 
 
@@ -136,17 +146,20 @@ def new() -> ResponseReturnValue:
             "assigned_user_id": None if current_user.is_staff else current_user.id,
         }
     )
-    form.customer_id.choices = select_choices([("", _("Välj kund …")), *customer_choices()])
+    customer = form.choose_customer().customer
+    _follow_customer(form, customer)
     form.assigned_user_id.choices = user_choices(empty="—")
     if current_user.is_staff:
         form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
     else:
         del form.subgroup_id  # technicians create orders in their own subgroup only
     if not form.validate_on_submit():
-        return render_template("orders/new.html", form=form), 422 if form.is_submitted() else 200
+        return _new_page(form, status=422 if form.is_submitted() else 200)
     data: dict[str, Any] = {
         "kind": form.kind.data,
         "customer_id": form.customer_id.data,
+        "facility_id": form.facility_id.data,
+        "contact_id": form.contact_id.data,
         "assigned_user_id": form.assigned_user_id.data,
         "orderer": (form.orderer.data or "").strip() or None,
         "customer_order_number": (form.customer_order_number.data or "").strip() or None,
@@ -161,9 +174,65 @@ def new() -> ResponseReturnValue:
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         leftovers = apply_errors(form, exc.fields)
-        return render_template("orders/new.html", form=form, leftovers=leftovers), 422
+        return _new_page(form, leftovers=leftovers, status=422)
     db.session.commit()
     flash(_("Order %(number)s skapad.", number=order.display_number), "success")
+    return redirect(url_for(".detail", order_id=order.id))
+
+
+def _new_page(form: NewOrderForm, *, status: int = 200, **context: Any) -> ResponseReturnValue:
+    from app.integrations.fortnox.importing import integration_for_import
+
+    can_import = integration_for_import(current_user.subgroup_id) is not None
+    return (
+        render_template("orders/new.html", form=form, can_import=can_import, **context),
+        status,
+    )
+
+
+@bp.post("/orders/new/from-fortnox")
+@login_required
+def new_from_fortnox() -> ResponseReturnValue:
+    """ "Hämta order": a new order copied from a Fortnox order ("Integrationsreferens")."""
+    from app.integrations.fortnox.importing import order_from_reference
+
+    reference = (request.form.get("reference") or "").strip()[:20]
+    raw_kind = request.form.get("kind", OrderKind.SERVICE.value)
+    kind = OrderKind(raw_kind) if raw_kind in {k.value for k in OrderKind} else OrderKind.SERVICE
+    try:
+        imported = order_from_reference(reference, kind=kind, by=current_user)
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        form = NewOrderForm(formdata=None, data={"kind": kind.value})
+        form.assigned_user_id.choices = user_choices(empty="—")
+        if current_user.is_staff:
+            form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
+        else:
+            del form.subgroup_id
+        problems = exc.fields.get("reference") if exc.fields else None
+        message = " ".join(problems) if problems else exc.message
+        return _new_page(
+            form, status=422, import_error=message, import_reference=reference, import_kind=kind
+        )
+    db.session.commit()
+    order = imported.order
+    flash(
+        _(
+            "Order %(number)s skapad från Fortnox-order %(reference)s.",
+            number=order.display_number,
+            reference=reference,
+        ),
+        "success",
+    )
+    if imported.unknown_articles:
+        flash(
+            _(
+                "Artiklar som inte finns i Ordna togs inte med: %(numbers)s. Lägg upp dem och "
+                "lägg till raderna.",
+                numbers=", ".join(imported.unknown_articles),
+            ),
+            "error",
+        )
     return redirect(url_for(".detail", order_id=order.id))
 
 
@@ -189,6 +258,7 @@ def _order_form(order: Order) -> OrderForm:
 def _initial(order: Order, custom_class: type) -> dict[str, Any]:
     return {
         "customer_id": order.customer_id,
+        "customer_query": customer_label(order.customer),
         "facility_id": order.facility_id,
         "contact_id": order.contact_id,
         "orderer": order.orderer,
@@ -230,23 +300,26 @@ def _initial(order: Order, custom_class: type) -> dict[str, Any]:
     }
 
 
-def _chosen_customer(form: OrderForm, order: Order) -> Customer:
-    """The customer whose facilities, contacts and machines the selects offer: the one picked
-    in the form (it may have just been changed), else the order's."""
-    chosen = form.customer_id.data if not form.customer_id.errors else None
-    customer = db.session.get(Customer, chosen) if chosen else None
-    return customer or order.customer
+def _follow_customer(form: NewOrderForm | OrderForm, customer: Customer | None) -> None:
+    """Offer the customer's facilities and contacts only. One of another customer (the
+    customer was changed without JavaScript, which refreshes the selects) is let go."""
+    facilities = customer.facilities if customer is not None else []
+    contacts = customer.contacts if customer is not None else []
+    form.facility_id.choices = select_choices([("", "—"), *((f.id, f.name) for f in facilities)])
+    form.contact_id.choices = select_choices([("", "—"), *((c.id, c.name) for c in contacts)])
+    if form.facility_id.data not in {f.id for f in facilities}:
+        form.facility_id.data = None
+    if form.contact_id.data not in {c.id for c in contacts}:
+        form.contact_id.data = None
 
 
 def _set_choices(form: OrderForm, order: Order) -> None:
-    customer = _chosen_customer(form, order)
-    form.customer_id.choices = select_choices(customer_choices(include_id=order.customer_id))
-    form.facility_id.choices = select_choices(
-        [("", "—"), *((f.id, f.name) for f in customer.facilities)]
+    # The customer picked in the form (it may have just been changed), else the order's.
+    choice = getattr(form, "customer_choice", None) or form.choose_customer(
+        keep_id=order.customer_id
     )
-    form.contact_id.choices = select_choices(
-        [("", "—"), *((c.id, c.name) for c in customer.contacts)]
-    )
+    customer = choice.customer or order.customer
+    _follow_customer(form, customer)
     form.assigned_user_id.choices = user_choices(include_ids={order.assigned_user_id}, empty="—")
     if "subgroup_id" in form:
         form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
@@ -313,11 +386,11 @@ def _render(
 @bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
 @login_required
 def detail(order_id: int) -> ResponseReturnValue:
-    order = db.get_or_404(Order, order_id)
+    order = services.load_order(order_id) or abort(404)
     services.ensure_access(current_user, order)  # 403 for another subgroup's order
     form = _order_form(order)
     if request.method == "GET":
-        return _render(order, form)
+        return _render(order, form, protocol_notice=_protocol_notice(order))
 
     op = request.form.get("op", "save")
     if op.startswith("add:"):
@@ -414,21 +487,35 @@ def _send_protocol(order: Order, form: OrderForm, recipient: str) -> ResponseRet
         db.session.commit()  # the failed attempt, in the order's mail log
         if order.status in services.LOCKED_STATUSES:
             form = _order_form_from(order, form)
-        return _render(order, form, 502, mail_error=exc.reason, mail_to=recipient)
-    db.session.commit()
-    if sent.saved_to is not None:
-        flash(
-            _(
-                "Ingen e-postserver är inställd (MAIL_SERVER), så inget skickades: "
-                "protokollet till %(to)s finns som fil i %(path)s",
-                to=recipient,
-                path=str(sent.saved_to),
-            ),
-            "success",
+        failure = failure_for(exc, current_user)
+        return _render(
+            order,
+            form,
+            502,
+            mail_error=failure.reason,
+            mail_ask_admin=failure.ask_admin,
+            mail_to=recipient,
         )
-    else:
-        flash(_("Serviceprotokollet är skickat till %(to)s.", to=recipient), "success")
+    db.session.commit()
+    # The answer stands in the protocol section the browser comes back to (#protokoll), not
+    # in the flash at the top of the page, out of sight on a phone. Shown once.
+    session[PROTOCOL_NOTICE] = {
+        "order_id": order.id,
+        "to": recipient,
+        # Written to a file, not sent (no mail server); where, only administrators see.
+        "saved": sent.saved_to is not None,
+        "path": str(sent.saved_to) if sent.saved_to is not None and current_user.is_admin else "",
+    }
     return redirect(url_for(".detail", order_id=order.id, _anchor="protokoll"))
+
+
+def _protocol_notice(order: Order) -> dict[str, Any] | None:
+    """The result of this order's last "Skicka protokoll", once (see _send_protocol)."""
+    notice = session.get(PROTOCOL_NOTICE)
+    if not isinstance(notice, dict) or notice.get("order_id") != order.id:
+        return None
+    session.pop(PROTOCOL_NOTICE, None)
+    return notice
 
 
 @bp.route("/orders/<int:order_id>/protocol.pdf")

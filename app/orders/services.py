@@ -9,7 +9,7 @@ import base64
 import binascii
 import io
 import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,16 +18,25 @@ from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
+from app import i18n
 from app.articles.models import Article
 from app.articles.services import find_article_by_number
 from app.auth.models import Role, Subgroup, User
-from app.customers.models import ContactPerson, Customer, Facility, ServiceObject
-from app.customers.services import get_related
+from app.customers.models import (
+    ContactPerson,
+    Customer,
+    Facility,
+    ServiceObject,
+    ServiceObjectReading,
+)
+from app.customers.services import get_related, refresh_operating_hours
 from app.customfields.models import CustomFieldEntity
 from app.customfields.services import clean_custom_fields
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.i18n import local_today
 from app.orders.models import (
     Action,
     ArticleRow,
@@ -73,8 +82,8 @@ STATUS_LABELS = {
 HEADER_FIELDS = ("orderer", "customer_order_number", "description", "fault_cause")
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
+# Today in the organisation's time zone (app.i18n.local_today): the default date of a row.
+today = local_today
 
 
 # --- numbering ---------------------------------------------------------------------------
@@ -239,6 +248,7 @@ def _apply(order: Order, data: dict[str, Any], *, by: User, creating: bool) -> N
         work_changed = True
     if "service_objects" in data:
         _set_service_objects(order, data["service_objects"] or [])
+        _sync_readings(order)
         work_changed = True
     if work_changed and not creating:
         clear_signature(order)
@@ -314,6 +324,44 @@ def _set_service_objects(order: Order, items: list[dict[str, Any]]) -> None:
         link.operating_hours = item.get("operating_hours")
         links.append(link)
     order.service_objects = links
+
+
+def _sync_readings(order: Order) -> None:
+    """The order's operating-hours readings reach the service objects: a reading new on the
+    order is noted now, a changed one is corrected (keeping when it was noted), a removed one
+    is deleted; then each object touched takes its latest reading (by when noted), so an
+    older order saved again never overwrites a newer reading."""
+    noted: dict[int, ServiceObjectReading] = {}
+    if order.id is not None:
+        noted = {
+            reading.service_object_id: reading
+            for reading in db.session.scalars(
+                select(ServiceObjectReading).where(ServiceObjectReading.order_id == order.id)
+            )
+        }
+    touched: dict[int, ServiceObject] = {}
+    for link in order.service_objects:
+        service_object = link.service_object
+        reading = noted.pop(service_object.id, None)
+        hours = link.operating_hours
+        if hours is None:
+            if reading is not None:
+                service_object.readings.remove(reading)
+                touched[service_object.id] = service_object
+        elif reading is None:
+            service_object.readings.append(
+                ServiceObjectReading(order=order, operating_hours=hours, read_at=i18n.utcnow())
+            )
+            touched[service_object.id] = service_object
+        elif reading.operating_hours != hours:
+            reading.operating_hours = hours
+            touched[service_object.id] = service_object
+    for reading in noted.values():  # the object is no longer on the order
+        service_object = reading.service_object
+        service_object.readings.remove(reading)
+        touched[service_object.id] = service_object
+    for service_object in touched.values():
+        refresh_operating_hours(service_object)
 
 
 def add_action(order: Order, item: dict[str, Any], *, by: User) -> Action:
@@ -579,6 +627,35 @@ def technicians() -> list[User]:
 # --- web UI helpers -------------------------------------------------------------------------
 
 WORK_LISTS = ("actions", "article_rows", "service_objects")
+
+
+# Loader options: what a page or API answer reads of each order, loaded in a fixed number of
+# queries whatever the number of orders or rows shown (issue #18).
+LIST_OPTIONS = (
+    joinedload(Order.customer),
+    joinedload(Order.facility),
+    joinedload(Order.assigned_user),
+)
+DETAIL_OPTIONS = (
+    *LIST_OPTIONS,
+    joinedload(Order.contact),
+    joinedload(Order.signed_by),
+    joinedload(Order.subgroup),
+    selectinload(Order.actions).joinedload(Action.technician),
+    selectinload(Order.article_rows).options(
+        joinedload(ArticleRow.article),
+        joinedload(ArticleRow.technician),
+        joinedload(ArticleRow.service_object),
+    ),
+    selectinload(Order.service_objects).joinedload(OrderServiceObject.service_object),
+    selectinload(Order.comments).joinedload(Comment.author),
+)
+
+
+def load_order(order_id: int) -> Order | None:
+    """One order with everything its page and its API answer show, in a fixed number of
+    queries."""
+    return db.session.get(Order, order_id, options=DETAIL_OPTIONS)
 
 
 def search_orders(user: User, filters: dict[str, Any]) -> Select[Order]:

@@ -6,10 +6,14 @@
  *   JavaScript the "add" buttons submit op=add:NAME and the server adds an empty row instead.
  * - The article field suggests articles by number or name (GET data-suggest-url?q=…) and fills
  *   unit, price and quantity from the one picked.
- * - Changing the order's customer refreshes the facility, contact and machine choices.
+ * - The customer field searches the register as you type (GET /customers/search?q=…) and
+ *   lists the matches to pick from; picking a customer refreshes the facility, contact and
+ *   machine choices. There is never a <select> of every customer.
  * - On a signed order, saving changed work asks first: it clears the signature.
  * - The signing panel's canvas takes the customer's signature with a finger, a pen or a mouse
  *   (pointer events) and keeps the hidden `signature` field up to date as a PNG data URL.
+ * - While an order is "I kö" or "Skickas" to Fortnox, the order page and the order list ask
+ *   for its state every few seconds (for a few minutes at most) and show it when it changes.
  */
 (function () {
   "use strict";
@@ -228,7 +232,7 @@
 
   // pointerdown, not click: picking must happen before the input loses focus.
   document.addEventListener("pointerdown", function (event) {
-    var li = event.target.closest(".suggestions li");
+    var li = event.target.closest(".suggestions:not(.customer-suggestions) li");
     if (li && suggest.input) {
       event.preventDefault();
       pick(suggest.input, suggest.items[parseInt(li.getAttribute("data-index"), 10)]);
@@ -241,7 +245,164 @@
     }, 150);
   });
 
-  // --- a new customer on the order: its facilities, contacts and machines ---------------------
+  // --- the customer field: search as you type ----------------------------------------------
+  //
+  // [data-customer-field] holds a text input (role=combobox) and the hidden customer_id. Typing
+  // asks GET data-customer-search?q=… (name, customer number or city) and lists at most 20
+  // matches; a tap, or up/down and Enter, picks one: the hidden id is set, the text shows the
+  // customer's label, and on the order pages the facility, contact and machine selects follow.
+  // Typing again clears the id until a customer is picked (what is sent without a pick, the
+  // server resolves from the text, as it does without JavaScript).
+
+  var customers = { input: null, items: [], active: -1, timer: 0, seq: 0 };
+
+  function customerList(input) {
+    return input.closest("[data-customer-field]").querySelector(".suggestions");
+  }
+
+  function closeCustomers() {
+    if (!customers.input) return;
+    var list = customerList(customers.input);
+    list.hidden = true;
+    list.textContent = "";
+    customers.input.setAttribute("aria-expanded", "false");
+    customers.input.removeAttribute("aria-activedescendant");
+    customers.input = null;
+    customers.items = [];
+    customers.active = -1;
+  }
+
+  function showCustomers(input, items) {
+    closeCustomers();
+    if (!items.length || document.activeElement !== input) return;
+    var list = customerList(input);
+    var inactive = input.getAttribute("data-inactive-text") || "";
+    items.forEach(function (item, i) {
+      var li = document.createElement("li");
+      li.id = list.id + "-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.setAttribute("data-index", String(i));
+      var name = document.createElement("strong");
+      name.textContent = item.name;
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = [item.number, item.city].filter(Boolean).join(" · ") +
+        (item.active === false && inactive ? " · " + inactive : "");
+      li.append(name, meta);
+      list.appendChild(li);
+    });
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    customers.input = input;
+    customers.items = items;
+  }
+
+  function highlightCustomer(index) {
+    var list = customerList(customers.input);
+    customers.active = index;
+    list.querySelectorAll("li").forEach(function (li, i) {
+      li.setAttribute("aria-selected", i === index ? "true" : "false");
+      if (i === index) {
+        customers.input.setAttribute("aria-activedescendant", li.id);
+        li.scrollIntoView({ block: "nearest" });
+      }
+    });
+  }
+
+  // A customer picked: the hidden id, the label in the text, the selects that follow.
+  function setCustomer(input, id, label) {
+    var field = input.closest("[data-customer-field]");
+    var hidden = field.querySelector("[data-customer-id]");
+    var changed = hidden.value !== String(id);
+    hidden.value = String(id);
+    input.value = label;
+    input.setAttribute("data-picked-id", String(id));
+    input.setAttribute("data-picked-label", label);
+    markDirty(input);
+    if (changed) customerChanged(input.closest("form"), id);
+  }
+
+  function pickCustomer(input, item) {
+    var candidates = input.closest("[data-customer-field]").querySelector("[data-customer-candidates]");
+    if (candidates) candidates.remove();
+    closeCustomers();
+    setCustomer(input, item.id, item.label);
+  }
+
+  function fetchCustomers(input) {
+    var term = input.value.trim();
+    if (!term) { closeCustomers(); return; }
+    var url = input.getAttribute("data-customer-search");
+    var seq = ++customers.seq;
+    fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(term), {
+      headers: { Accept: "application/json" }, credentials: "same-origin"
+    }).then(function (response) {
+      return response.ok ? response.json() : { items: [] };
+    }).then(function (data) {
+      if (seq === customers.seq) showCustomers(input, data.items || []);
+    }).catch(function () { /* offline: the text typed is resolved on save */ });
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches("[data-customer-search]")) return;
+    var field = input.closest("[data-customer-field]");
+    // The id holds only while the text is the picked customer's label.
+    field.querySelector("[data-customer-id]").value =
+      input.value === input.getAttribute("data-picked-label") ? input.getAttribute("data-picked-id") : "";
+    var candidates = field.querySelector("[data-customer-candidates]");
+    if (candidates) candidates.remove();
+    clearTimeout(customers.timer);
+    customers.timer = setTimeout(function () { fetchCustomers(input); }, 150);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches("[data-customer-search]")) return;
+    var open = customers.input === input && customers.items.length;
+    if (event.key === "ArrowDown" && !open) {
+      event.preventDefault();
+      fetchCustomers(input);
+    } else if (event.key === "ArrowDown") {
+      event.preventDefault();
+      highlightCustomer(Math.min(customers.active + 1, customers.items.length - 1));
+    } else if (event.key === "ArrowUp" && open) {
+      event.preventDefault();
+      highlightCustomer(Math.max(customers.active - 1, 0));
+    } else if (event.key === "Enter" && open) {
+      event.preventDefault();  // Enter picks; it must not submit the form
+      pickCustomer(input, customers.items[Math.max(customers.active, 0)]);
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault();
+      closeCustomers();
+    }
+  });
+
+  // pointerdown, not click: picking must happen before the input loses focus.
+  document.addEventListener("pointerdown", function (event) {
+    var li = event.target.closest(".customer-suggestions li");
+    if (li && customers.input) {
+      event.preventDefault();
+      pickCustomer(customers.input, customers.items[parseInt(li.getAttribute("data-index"), 10)]);
+    }
+  });
+
+  document.addEventListener("focusout", function (event) {
+    if (event.target === customers.input) setTimeout(function () {
+      if (customers.input && document.activeElement !== customers.input) closeCustomers();
+    }, 150);
+  });
+
+  // One of the candidates the server offered for an ambiguous text.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches('[data-customer-candidates] input[type="radio"]')) return;
+    var input = radio.closest("[data-customer-field]").querySelector("[data-customer-search]");
+    setCustomer(input, radio.value, radio.getAttribute("data-label"));
+  });
+
+  // --- another customer on the order: its facilities, contacts and machines ------------------
 
   function fillSelect(select, items) {
     var previous = select.value;
@@ -255,22 +416,26 @@
     });
   }
 
-  document.addEventListener("change", function (event) {
-    if (!event.target.matches("[data-customer-select]")) return;
-    var form = event.target.closest("[data-options-url]");
-    var url = form.getAttribute("data-options-url").replace("/0/", "/" + event.target.value + "/");
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (data) {
-        form.querySelectorAll("[data-facility-select]").forEach(function (s) { fillSelect(s, data.facilities); });
-        form.querySelectorAll("[data-contact-select]").forEach(function (s) { fillSelect(s, data.contacts); });
-        var machines = 'select[name$="-service_object_id"]';
-        form.querySelectorAll(machines).forEach(function (s) { fillSelect(s, data.service_objects); });
-        document.querySelectorAll("template").forEach(function (t) {
-          t.content.querySelectorAll(machines).forEach(function (s) { fillSelect(s, data.service_objects); });
-        });
+  function customerChanged(form, id) {
+    var url = form && form.getAttribute("data-options-url");
+    if (!url) return;  // the order list's filter: nothing follows
+    form.setAttribute("aria-busy", "true");
+    fetch(url.replace("/0/", "/" + encodeURIComponent(id) + "/"), {
+      headers: { Accept: "application/json" }, credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    }).then(function (data) {
+      form.querySelectorAll("[data-facility-select]").forEach(function (s) { fillSelect(s, data.facilities); });
+      form.querySelectorAll("[data-contact-select]").forEach(function (s) { fillSelect(s, data.contacts); });
+      var machines = 'select[name$="-service_object_id"]';
+      form.querySelectorAll(machines).forEach(function (s) { fillSelect(s, data.service_objects); });
+      document.querySelectorAll("template").forEach(function (t) {
+        t.content.querySelectorAll(machines).forEach(function (s) { fillSelect(s, data.service_objects); });
       });
-  });
+    }).catch(function () { /* the server offers the customer's choices when the form is sent */ })
+      .then(function () { form.removeAttribute("aria-busy"); });
+  }
 
   // --- the signature pad ------------------------------------------------------------------------
   //
@@ -422,6 +587,284 @@
     submitting = true;
   });
 
+  // --- Fortnox: follow a send while it is "I kö" or "Skickas" ---------------------------------
+  //
+  // The order page's #fortnox section carries data-fortnox-state-url while a send is under
+  // way: GET it every FORTNOX_POLL_MS (JSON, see fortnox_send.fortnox_state). When the state
+  // changes, the section and the head's badges are taken from the order page fetched afresh;
+  // when the send has ended and changed the order's status (a sent order is locked), the
+  // whole page is loaded again — unless there is unsaved work in the order form, or the page
+  // answered a POST (no data-fortnox-may-reload: reloading would post again). The order
+  // list follows its rows in [data-fortnox-follow] the same way, all in one request. After
+  // FORTNOX_POLL_FOR_MS, or a few failed requests in a row, it stops and the page says to
+  // reload, as it does without JavaScript.
+
+  var FORTNOX_POLL_MS = 1500;
+  var FORTNOX_POLL_FOR_MS = 5 * 60 * 1000;
+  var FORTNOX_MAX_FAILURES = 5;
+
+  function fetchOk(url, accept) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: accept } })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        // A session that ran out answers with the login page (after a redirect): not ours.
+        if (!response.ok || type.indexOf(accept) !== 0) throw new Error("HTTP " + response.status);
+        return response;
+      });
+  }
+
+  function poller(tick) {
+    var until = Date.now() + FORTNOX_POLL_FOR_MS;
+    var failures = 0;
+    var api = {
+      stopped: null,  // called when it gives up
+      next: function () {
+        if (Date.now() > until) { if (api.stopped) api.stopped(); return; }
+        window.setTimeout(function () {
+          tick().then(function (more) {
+            failures = 0;
+            if (more) api.next();
+          }, function () {
+            failures += 1;
+            if (failures >= FORTNOX_MAX_FAILURES) { if (api.stopped) api.stopped(); } else api.next();
+          });
+        }, FORTNOX_POLL_MS);
+      }
+    };
+    return api;
+  }
+
+  function followOrderSend(section) {
+    var stateUrl = section.getAttribute("data-fortnox-state-url");
+    var pageUrl = section.getAttribute("data-fortnox-page-url");
+    var shown = section.getAttribute("data-fortnox-state");
+    var status = section.getAttribute("data-order-status");
+    var mayReload = section.hasAttribute("data-fortnox-may-reload");
+
+    function note(live) {
+      section.querySelectorAll("[data-fortnox-live]").forEach(function (el) { el.hidden = !live; });
+      section.querySelectorAll("[data-fortnox-reload]").forEach(function (el) { el.hidden = live; });
+    }
+
+    function refresh() {
+      return fetchOk(pageUrl, "text/html").then(function (response) { return response.text(); })
+        .then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var fresh = page.getElementById("fortnox");
+          if (!fresh) throw new Error("no #fortnox");
+          section.innerHTML = fresh.innerHTML;
+          var badges = page.querySelector(".order-head .badges");
+          var here = document.querySelector(".order-head .badges");
+          if (badges && here) here.innerHTML = badges.innerHTML;
+          note(true);
+        });
+    }
+
+    var poll = poller(function () {
+      return fetchOk(stateUrl, "application/json").then(function (response) { return response.json(); })
+        .then(function (data) {
+          if (data.state === shown) return true;
+          if (!data.in_progress && data.status !== status && mayReload && !dirtyForms.size) {
+            window.location.reload();
+            return false;
+          }
+          return refresh().then(function () {
+            shown = data.state;
+            return data.in_progress;
+          });
+        });
+    });
+    poll.stopped = function () { note(false); };
+    note(true);
+    poll.next();
+  }
+
+  function followListSends(cells) {
+    var url = cells[0].getAttribute("data-fortnox-states-url");
+    var following = {};
+    cells.forEach(function (cell) { following[cell.getAttribute("data-fortnox-follow")] = cell; });
+
+    function show(cell, selector, className, text) {
+      var badge = cell && cell.querySelector(selector);
+      if (!badge) return;
+      badge.className = className;
+      badge.textContent = text;
+    }
+
+    var poll = poller(function () {
+      var ids = Object.keys(following);
+      var query = ids.map(function (id) { return "id=" + encodeURIComponent(id); }).join("&");
+      return fetchOk(url + "?" + query, "application/json").then(function (response) { return response.json(); })
+        .then(function (data) {
+          var seen = {};
+          data.orders.forEach(function (order) {
+            var cell = following[String(order.id)];
+            if (!cell) return;
+            seen[order.id] = true;
+            show(cell, ".fx", "fx fx-" + order.state, order.label);
+            show(cell.closest("tr").querySelector("[data-status-cell]"), ".status",
+              "status status-" + order.status, order.status_label);
+            if (!order.in_progress) delete following[String(order.id)];
+          });
+          ids.forEach(function (id) { if (!seen[id]) delete following[id]; });  // gone, or not ours
+          return Object.keys(following).length > 0;
+        });
+    });
+    poll.next();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.fetch || !window.DOMParser) return;
+    var section = document.querySelector("#fortnox[data-fortnox-state-url]");
+    if (section) followOrderSend(section);
+    var cells = Array.prototype.slice.call(document.querySelectorAll("[data-fortnox-follow]"));
+    if (cells.length) followListSends(cells);
+  });
+
+  // --- integration health: the error dialog, a sync followed live, the indicator ------------
+  //
+  // (app/integrations/health.py.) A link [data-error-dialog] ("Klicka här för att veta mer")
+  // shows the error's page (#error-detail) in a <dialog> over the page it is on; without
+  // JavaScript, or when that page cannot be fetched, the link simply opens the page. A sync's
+  // progress [data-sync-run-url] asks for the run (JSON) about once a second — every few
+  // seconds after HEALTH_FAST_FOR_MS, never after HEALTH_POLL_FOR_MS or a few failures in a
+  // row — and shows its latest log lines; when the run has ended the page is loaded again and
+  // shows the result (the summary and the counts), unless a form on it has unsaved changes.
+  // The indicator's popover (<details>) closes on a click elsewhere or Escape.
+
+  var HEALTH_POLL_MS = 1000;
+  var HEALTH_SLOW_POLL_MS = 5000;
+  var HEALTH_FAST_FOR_MS = 5 * 60 * 1000;
+  var HEALTH_POLL_FOR_MS = 30 * 60 * 1000;
+  var HEALTH_MAX_FAILURES = 5;
+
+  function healthFetch(url, accept) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: accept } })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf(accept) !== 0) throw new Error("HTTP " + response.status);
+        return response;
+      });
+  }
+
+  function errorDialog() {
+    var dialog = document.getElementById("error-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "error-dialog";
+    dialog.className = "error-dialog";
+    dialog.setAttribute("aria-labelledby", "error-title");
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) dialog.close();  // a click on the backdrop
+    });
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function openErrorDialog(link) {
+    healthFetch(link.href, "text/html").then(function (response) { return response.text(); })
+      .then(function (html) {
+        var detail = new DOMParser().parseFromString(html, "text/html").getElementById("error-detail");
+        if (!detail) throw new Error("no #error-detail");
+        var dialog = errorDialog();
+        dialog.textContent = "";
+        var close = document.createElement("button");
+        close.type = "button";
+        close.className = "dialog-close";
+        close.setAttribute("aria-label", lang.indexOf("en") === 0 ? "Close" : "Stäng");
+        close.textContent = "×";
+        close.addEventListener("click", function () { dialog.close(); });
+        dialog.appendChild(close);
+        dialog.appendChild(document.importNode(detail, true));
+        dialog.querySelectorAll("[data-dialog-close]").forEach(function (back) {
+          back.addEventListener("click", function (event) { event.preventDefault(); dialog.close(); });
+        });
+        if (!dialog.open) dialog.showModal();
+      })
+      .catch(function () { window.location.href = link.href; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    document.querySelectorAll("details[data-health][open]").forEach(function (details) {
+      if (!details.contains(target)) details.open = false;
+    });
+    var link = target.closest ? target.closest("a[data-error-dialog]") : null;
+    if (!link || event.defaultPrevented || event.button !== 0 ||
+        event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (!window.fetch || !window.DOMParser || typeof HTMLDialogElement !== "function") return;
+    event.preventDefault();
+    var popover = link.closest("details");
+    if (popover) popover.open = false;
+    openErrorDialog(link);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-health][open]").forEach(function (details) {
+      details.open = false;
+      var summary = details.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  function followSync(box) {
+    var url = box.getAttribute("data-sync-run-url");
+    var list = box.querySelector("[data-sync-log]");
+    var note = box.querySelector("[data-sync-reload]");
+    var started = Date.now();
+    var failures = 0;
+
+    function stop(text) {
+      if (!note) return;
+      if (text) note.textContent = text;
+      note.hidden = false;
+    }
+
+    function render(lines) {
+      if (!list || !lines.length) return;
+      list.textContent = "";
+      lines.forEach(function (line) {
+        var item = document.createElement("li");
+        var time = document.createElement("time");
+        time.textContent = line.time;
+        item.appendChild(time);
+        item.appendChild(document.createTextNode(" " + line.text));
+        list.appendChild(item);
+      });
+      list.scrollTop = list.scrollHeight;
+    }
+
+    function next() {
+      var elapsed = Date.now() - started;
+      if (elapsed > HEALTH_POLL_FOR_MS) { stop(); return; }
+      window.setTimeout(tick, elapsed > HEALTH_FAST_FOR_MS ? HEALTH_SLOW_POLL_MS : HEALTH_POLL_MS);
+    }
+
+    function tick() {
+      healthFetch(url, "application/json").then(function (response) { return response.json(); })
+        .then(function (run) {
+          failures = 0;
+          render(run.log || []);
+          if (run.running) { next(); return; }
+          box.removeAttribute("aria-busy");
+          if (dirtyForms.size) { stop(run.summary || run.status_label); return; }
+          window.location.reload();
+        }, function () {
+          failures += 1;
+          if (failures >= HEALTH_MAX_FAILURES) stop(); else next();
+        });
+    }
+
+    box.setAttribute("aria-busy", "true");
+    next();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.fetch) return;
+    document.querySelectorAll("[data-sync-run-url]").forEach(followSync);
+  });
+
   // --- page set-up ---------------------------------------------------------------------------
 
   // "Signera" opens the signing panel; a panel shown again with an error stays open.
@@ -445,6 +888,15 @@
     document.querySelectorAll("[data-sign-panel]").forEach(setUpSignPanel);
     // A form shown again after a validation error holds work that is not saved yet.
     document.querySelectorAll("form[data-unsaved]").forEach(function (form) { dirtyForms.add(form); });
+    // The customer the server shows: its label keeps the id while it is not edited.
+    document.querySelectorAll("[data-customer-field]").forEach(function (field) {
+      var id = field.querySelector("[data-customer-id]").value;
+      var input = field.querySelector("[data-customer-search]");
+      if (id && input) {
+        input.setAttribute("data-picked-id", id);
+        input.setAttribute("data-picked-label", input.value);
+      }
+    });
     // A protocol that could not be sent: its message and "Försök igen" are far down the page.
     var mailError = document.getElementById("mail-error");
     if (mailError) mailError.scrollIntoView({ block: "center" });

@@ -278,10 +278,15 @@ def test_custom_fields_per_order_kind(world):
     assert wrong_kind.status_code == 422
 
 
-def test_inline_job_status_is_readable(world, app):
+def test_a_job_is_readable_by_who_asked_for_it_and_admins_only(world, app, api):
     from app.jobs import enqueue
 
-    job_id = enqueue(sum, [1, 2, 3])
-    response = world["office"].get(f"/jobs/{job_id}")
+    office = world["office"]
+    job_id = enqueue(sum, [1, 2, 3], owner_id=office.user.id)
+    response = office.get(f"/jobs/{job_id}")
     assert response.json == {"status": "finished", "result": 6, "error": None}
-    assert world["office"].get("/jobs/nope").status_code == 404
+    assert api("admin").get(f"/jobs/{job_id}").status_code == 200
+    # Another token holder cannot read it (issue #17): as if it did not exist.
+    assert world["tech"].get(f"/jobs/{job_id}").status_code == 404
+    assert api("office").get(f"/jobs/{job_id}").status_code == 404
+    assert office.get("/jobs/nope").status_code == 404

@@ -85,7 +85,16 @@ def test_preview_follows_the_settings(api, order):
 def test_preview_lists_blocking_errors(api, order):
     connect_without_fortnox(cost_center="NOPE")
     integration = services.integration_for_subgroup(None)
-    integration.registers = {"cost_centers": [{"code": "SERV", "active": True}]}
+    from app.integrations.models import RegisterItem, SyncCursor
+
+    db.session.add(
+        RegisterItem(integration_id=integration.id, register="cost_centers", code="SERV")
+    )
+    db.session.add(
+        SyncCursor(
+            integration_id=integration.id, register="cost_centers", synced_at=datetime.now(UTC)
+        )
+    )
     db.session.commit()
     body = api("admin").get(f"/orders/{order.id}/fortnox-preview").json
     assert body["errors"] and "NOPE" in body["errors"][0]

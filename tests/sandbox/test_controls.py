@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import requests
 
-from fortnox_sandbox.testing import SandboxServer
+from fortnox_sandbox.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
 
 from .conftest import Api, error_code
 
@@ -95,6 +98,25 @@ def test_request_log_records_what_was_sent(sandbox: SandboxServer, api: Api) -> 
     assert token_calls and token_calls[0]["body"]["grant_type"] == "authorization_code"
     sandbox.clear_requests()
     assert sandbox.requests_log() == []
+
+
+def test_request_log_keeps_the_headers_with_secrets_redacted(
+    sandbox: SandboxServer, api: Api
+) -> None:
+    api.get("/customers", headers={"X-Request-Id": "abc-123"})
+
+    (entry,) = sandbox.requests_log(path="/3/customers")
+    (token_call,) = sandbox.requests_log(path="/oauth-v1/token")
+
+    assert entry["headers"]["X-Request-Id"] == "abc-123"
+    assert entry["headers"]["Accept"] == "application/json"
+    assert entry["headers"]["Authorization"] == "Bearer <redacted>"
+    assert token_call["headers"]["Authorization"] == "Basic <redacted>"
+    assert token_call["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    credentials = f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()
+    headers = json.dumps([entry["headers"], token_call["headers"]])
+    assert api.tokens.access_token not in headers
+    assert base64.b64encode(credentials).decode() not in headers
 
 
 def test_accountant_invoices_sends_books_and_is_seen_by_the_api(

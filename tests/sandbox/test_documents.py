@@ -198,13 +198,31 @@ def test_the_pdf_is_well_formed(api: Api) -> None:
     assert b"Kyltekniker i Norr AB" in pdf
 
 
-def test_pdf_endpoints_refuse_accept_application_pdf(api: Api) -> None:
+@pytest.mark.parametrize("accept", ["application/pdf", "application/json", "*/*"])
+@pytest.mark.parametrize("call", ["orders/1/print", "orders/1/preview", "invoices/1/print",
+                                  "invoices/1/preview"])  # fmt: skip
+def test_pdf_endpoints_answer_the_pdf_to_accept_pdf_or_json(
+    api: Api, accept: str, call: str
+) -> None:
+    create_order(api)
+    api.put("/orders/1/createinvoice")
+
+    answer = api.get(f"/{call}", headers={"Accept": accept})
+
+    # The spec declares the 200 answer as application/pdf; clients that send
+    # Accept: application/json get the PDF too (FACTS.md §2).
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF-")
+
+
+def test_pdf_endpoints_refuse_other_response_types(api: Api) -> None:
     create_order(api)
 
-    answer = api.get("/orders/1/print", headers={"Accept": "application/pdf"})
+    answer = api.get("/orders/1/print", headers={"Accept": "text/html"})
 
-    # FACTS.md §2: call PDF endpoints with Accept: application/json.
     assert answer.status_code == 400 and error_code(answer) == 1000030
+    assert api.get("/orders/1").json()["Order"]["Sent"] is False
 
 
 def test_invoice_lifecycle(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -85,6 +86,44 @@ def test_latency_fault_delays_the_answer(sandbox: SandboxServer, api: Api) -> No
 
     assert slow.status_code == 200
     assert slow_seconds >= 0.3 > fast_seconds
+
+
+def test_a_request_delayed_across_a_reset_is_not_run_or_logged(
+    sandbox: SandboxServer, api: Api
+) -> None:
+    sandbox.add_fault("latency", method="POST", path_pattern="/3/customers", latency_ms=800)
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(api.post, "/customers", {"Customer": {"Name": "Före reset"}})
+        time.sleep(0.2)  # the request is asleep in the fault
+        sandbox.reset()
+        fresh = Api(sandbox, sandbox.obtain_tokens())  # the same company, a new tenant
+        answer = delayed.result(timeout=5)
+
+    # Not answered as if the old state were there (no 201, no "bad token" 401): 503.
+    assert answer.status_code == 503 and error_code(answer) == 1000003
+    assert "återställdes" in answer.json()["ErrorInformation"]["message"]
+    names = [c["Name"] for c in fresh.get("/customers").json()["Customers"]]
+    assert "Före reset" not in names
+    assert sandbox.requests_log(path="/3/customers", method="POST") == []
+
+
+def test_an_authorisation_delayed_across_a_reset_connects_nothing(sandbox: SandboxServer) -> None:
+    sandbox.set_auto_approve(True)
+    sandbox.add_fault("latency", path_pattern="/oauth-v1/auth", latency_ms=800)
+    params = {"client_id": DEFAULT_CLIENT_ID, "redirect_uri": "http://127.0.0.1/cb",
+              "scope": "customer", "state": "s", "response_type": "code"}  # fmt: skip
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(
+            requests.get, f"{sandbox.oauth_url}/auth", params=params, allow_redirects=False
+        )
+        time.sleep(0.2)
+        sandbox.reset()
+        sandbox.set_auto_approve(True)  # the new state approves too: the old request must not
+        answer = delayed.result(timeout=5)
+
+    assert answer.status_code == 503 and answer.json()["error"] == "temporarily_unavailable"
+    assert sandbox.tenants() == []
+    assert sandbox.requests_log() == []
 
 
 def test_rate_limit_fault(sandbox: SandboxServer, api: Api) -> None:

@@ -147,3 +147,25 @@ def test_xlsx_export_reads_back_with_every_article_and_column(client, login):
 def test_article_pages_require_sign_in(client):
     for url in ("/articles", "/articles/suggest?q=a", "/articles/export.csv"):
         assert "/login" in client.get(url).headers["Location"]
+
+
+def test_exports_neutralise_cells_that_would_run_as_formulas(client, login):
+    from tests import factories
+
+    factories.article("=1+1", name='=HYPERLINK("http://evil.test","Klicka")', unit="+st")
+    factories.article("@SUM", name="-2+3")
+    login("office")
+    rows = list(
+        csv.reader(
+            io.StringIO(client.get("/articles/export.csv").data.decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
+    assert ["'=1+1", '\'=HYPERLINK("http://evil.test","Klicka")', "'+st"] == rows[1][:3]
+    assert ["'@SUM", "'-2+3"] == rows[2][:2]
+    workbook = load_workbook(io.BytesIO(client.get("/articles/export.xlsx").data))
+    sheet = workbook.active
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f", f"{cell.coordinate} is a formula: {cell.value!r}"
+    assert sheet["B2"].value == '=HYPERLINK("http://evil.test","Klicka")'  # shown as typed

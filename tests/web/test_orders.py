@@ -136,7 +136,8 @@ def test_office_creates_a_work_order_and_lands_on_its_page(client, login, world)
         "/orders/new",
         data={
             "kind": "work",
-            "customer_id": str(world.customer.id),
+            "customer_id": str(world.customer.id),  # picked in the search, as the browser sends
+            "customer_query": "Verkstads AB (2001)",
             "subgroup_id": str(world.west.id),
             "assigned_user_id": "",
             "orderer": "Anna Andersson",
@@ -156,7 +157,12 @@ def test_technician_creates_orders_in_their_own_subgroup(client, login, world):
     assert 'name="subgroup_id"' not in page
     response = client.post(
         "/orders/new",
-        data={"kind": "service", "customer_id": str(world.customer.id), "assigned_user_id": ""},
+        data={
+            "kind": "service",
+            "customer_id": str(world.customer.id),
+            "customer_query": "Verkstads AB (2001)",
+            "assigned_user_id": "",
+        },
     )
     assert response.status_code == 302
     order = db.session.scalars(db.select(Order).where(Order.kind == "service")).one()
@@ -169,7 +175,8 @@ def test_new_sales_order_takes_a_delivery_date(client, login, world):
         "/orders/new",
         data={
             "kind": "sales",
-            "customer_id": str(world.customer.id),
+            "customer_id": "",
+            "customer_query": "2001",  # without JavaScript: the customer number typed
             "delivery_date": "2026-04-01",
         },
     )
@@ -180,7 +187,8 @@ def test_new_sales_order_takes_a_delivery_date(client, login, world):
 def test_new_order_without_customer_keeps_what_was_typed(client, login, world):
     login("office")
     response = client.post(
-        "/orders/new", data={"kind": "work", "customer_id": "", "description": "Byt filter"}
+        "/orders/new",
+        data={"kind": "work", "customer_id": "", "customer_query": "", "description": "Byt filter"},
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422

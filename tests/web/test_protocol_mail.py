@@ -183,7 +183,7 @@ def test_a_failed_smtp_connection_loses_nothing(client, login, contact_order, ma
     db.session.commit()
     before = db.session.get(Order, contact_order.id)
     state = (before.updated_at, before.signed_at, before.signature_png, before.status)
-    login("office")
+    login("admin")  # server details are for administrators (test_protocol_notice.py)
 
     response = send(client, contact_order, protocol_to="inkop@kund.se")
 
@@ -216,7 +216,7 @@ def test_a_recipient_the_server_refuses_is_explained(client, login, contact_orde
 
 @pytest.mark.parametrize("app_config", ["login"], indirect=True)
 def test_a_refused_login_is_explained_in_swedish(client, login, contact_order, smtp_refusing_login):
-    login("office")
+    login("admin")
     response = send(client, contact_order)
     html = response.get_data(as_text=True)
     assert response.status_code == 502
@@ -232,9 +232,11 @@ def test_without_a_mail_server_the_mail_is_written_to_a_file_and_the_page_says_w
     app, client, login, contact_order
 ):
     folder = Path(app.config["MAIL_FILE_PATH"])
-    login("office")
+    login("admin")  # only administrators see the mail set-up (tests/web/test_protocol_notice.py)
     page = client.get(f"/orders/{contact_order.id}").get_data(as_text=True)
-    assert "Ingen e-postserver är inställd (MAIL_SERVER)" in page and str(folder) in page
+    assert "Ingen e-postserver är inställd" in page and "/settings/protocol#e-post" in page
+    settings = client.get("/settings/protocol").get_data(as_text=True)
+    assert "Ingen e-postserver är inställd (MAIL_SERVER)" in settings and str(folder) in settings
 
     response = client.post(
         f"/orders/{contact_order.id}",

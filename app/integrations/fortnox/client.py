@@ -7,7 +7,8 @@ arguments (in the app by `services.client_for(integration)`) and:
   once more on a 401 / 403+2000310/2000311 (FACTS.md §3); refreshes only under the shared lock,
   reloading the tokens from the store after taking it (another worker may have refreshed) and
   saving the rotated refresh token before releasing it (FACTS.md §1: single use);
-- takes one slot of the shared rate limiter before every request (FACTS.md §2);
+- holds one slot of the shared rate limiter for every request, from before it is sent until
+  its answer is in (FACTS.md §2);
 - retries 429, 5xx and lost connections with exponential backoff and jitter, honouring
   Retry-After — but repeats a request that may already have been carried out only when doing
   it twice is harmless (see `Replay` and docs/fortnox-client.md); otherwise it raises
@@ -21,20 +22,23 @@ own, sharing the token store, lock and rate limiter.
 from __future__ import annotations
 
 import enum
+import json as jsonlib
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import requests
 import urllib3.exceptions
 from requests_oauthlib import OAuth2Session
+from urllib3.filepost import encode_multipart_formdata
 
 from . import oauth
 from .errors import (
@@ -42,6 +46,7 @@ from .errors import (
     FortnoxAuthorizationRevoked,
     FortnoxConnectionError,
     FortnoxError,
+    FortnoxNotFound,
     FortnoxRateLimited,
     FortnoxServerError,
     FortnoxUncertainError,
@@ -68,6 +73,8 @@ FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 RATE_LIMIT_MIN_WAIT = 5.0
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds per request
 USER_AGENT = "Ordna-Fortnox-Client/1"
+# FACTS.md §2: the newer services live beside /3, under /api/<service>/<name>-vN.
+ATTACHMENTS_PATH = "/api/fileattachments/attachments-v1"
 
 
 class Replay(enum.Enum):
@@ -288,13 +295,18 @@ class FortnoxClient:
         refreshed_for_401 = False
         while True:
             tokens = self.tokens()
-            self._limiter.acquire()
             self._session.token = {"access_token": tokens.access_token, "token_type": "Bearer"}
+            # The call holds its rate-limit slot until its answer is in (or it failed): the
+            # slot frees one window after that (ratelimit.py).
+            ticket = self._limiter.acquire()
             started = time.monotonic()
             try:
-                response: requests.Response = self._session.request(
-                    method, url, params=params, json=json, timeout=self._timeout
-                )
+                try:
+                    response: requests.Response = self._session.request(
+                        method, url, params=params, json=json, timeout=self._timeout
+                    )
+                finally:
+                    self._limiter.release(ticket)
             except requests.RequestException as exc:
                 sent = not _provably_not_sent(exc)
                 reason = f"{type(exc).__name__} after sending" if sent else type(exc).__name__
@@ -577,10 +589,93 @@ class FortnoxClient:
         """PUT /invoices/{n}; repeatable unless rows carry RowId (see `_update`)."""
         return self._update(f"/invoices/{_seg(document_number)}", "Invoice", invoice)
 
+    def list_attendance_transactions(self, employee_id: str, day: str) -> list[JSON]:
+        """The attendance transactions of one employee on one day (scope `salary`). Fortnox
+        takes one search parameter at a time (FACTS.md §2), so the list is searched by
+        employee and the day picked out here."""
+        found = self.list_all(
+            "/attendancetransactions", "AttendanceTransactions", employeeid=employee_id
+        )
+        return [t for t in found if t.get("Date") == day]
+
     def create_attendance_transaction(self, transaction: JSON) -> JSON:
         """POST /attendancetransactions (scope `salary`; EmployeeId, Date, CauseCode required,
         FACTS.md §7); never repeated once sent."""
         return self._create("/attendancetransactions", "AttendanceTransaction", transaction)
+
+    # --- Files: the inbox and file attachments ------------------------------------------------
+
+    def upload_to_inbox(self, name: str, pdf: bytes) -> JSON:
+        """POST /inbox (scope `inbox`, FACTS.md §1): uploads `pdf` as the multipart part `file`
+        called `name` to the inbox's root folder and returns the File: `Id`, `Name`, `Size`,
+        `ArchiveFileId` (what an attachment names, see `attach_files`), `Path`… Never repeated
+        once sent (FortnoxUncertainError): a repeat would leave a second file."""
+        body, content_type = encode_multipart_formdata({"file": (name, pdf, "application/pdf")})
+        with self._reshaped(body=body, content_type=content_type):
+            return self._one("POST", "/inbox", "File", replay=Replay.UNSAFE)
+
+    def list_inbox_files(self) -> list[JSON]:
+        """GET /inbox: the files in the inbox's root folder (scope `inbox`)."""
+        folder = self._one("GET", "/inbox", "Folder", replay=Replay.SAFE)
+        return [dict(f) for f in folder.get("Files") or [] if isinstance(f, dict)]
+
+    def delete_inbox_file(self, file_id: str) -> bool:
+        """DELETE /inbox/{Id}: removes a file from the inbox; False when it was not there.
+        Repeatable."""
+        try:
+            self.request("DELETE", f"/inbox/{_seg(file_id)}", replay=Replay.SAFE)
+        except FortnoxNotFound:
+            return False
+        return True
+
+    def list_attachments(self, entity_id: int | str, entity_type: str) -> list[JSON]:
+        """GET /api/fileattachments/attachments-v1: the files attached to one document.
+        `entity_type` is "O" (order) or "F" (invoice), `entity_id` the document's number
+        (UNCONFIRMED: the spec says only int64; a public SDK's test passes the
+        DocumentNumber)."""
+        params = {"entityid": str(entity_id), "entitytype": entity_type}
+        with self._reshaped(services=True):
+            response = self.request("GET", ATTACHMENTS_PATH, params=params, replay=Replay.SAFE)
+        return _json_list(response, "GET", ATTACHMENTS_PATH)
+
+    def attach_files(self, attachments: list[JSON]) -> list[JSON]:
+        """POST /api/fileattachments/attachments-v1: attaches files to documents. Each item is
+        `{"entityId", "entityType", "fileId", "includeOnSend"}` with `fileId` the file's
+        `ArchiveFileId` (a public SDK documents the field so) and `includeOnSend` whether the
+        file goes out with the document. Returns the attachments made (`id` a UUID). Never
+        repeated once sent (FortnoxUncertainError)."""
+        body = jsonlib.dumps(attachments).encode("utf-8")
+        with self._reshaped(services=True, body=body, content_type="application/json"):
+            response = self.request("POST", ATTACHMENTS_PATH, replay=Replay.UNSAFE)
+        return _json_list(response, "POST", ATTACHMENTS_PATH)
+
+    def delete_attachment(self, attachment_id: str) -> bool:
+        """DELETE /api/fileattachments/attachments-v1/{id}: detaches a file (the file stays
+        in Fortnox); False when the attachment was not there. Repeatable."""
+        path = f"{ATTACHMENTS_PATH}/{_seg(attachment_id)}"
+        try:
+            with self._reshaped(services=True):
+                self.request("DELETE", path, replay=Replay.SAFE)
+        except FortnoxNotFound:
+            return False
+        return True
+
+    @contextmanager
+    def _reshaped(
+        self, *, services: bool = False, body: bytes | None = None, content_type: str = ""
+    ) -> Iterator[None]:
+        """Within the block, requests go to the /api services (`services`: the API URL
+        without its trailing /3) and carry `body` instead of a JSON object — what `request`
+        does not build itself. Done with a requests auth hook, which runs on the prepared
+        request of every attempt (retries send the same), the token header already set."""
+        api_path = urlsplit(self.api_url).path.rstrip("/")
+        hook = _Reshape(api_path if services else None, body, content_type)
+        previous = self._session.auth
+        self._session.auth = hook
+        try:
+            yield
+        finally:
+            self._session.auth = previous
 
     def _create(self, path: str, key: str, resource: JSON) -> JSON:
         return self._one("POST", path, key, body={key: resource}, replay=Replay.UNSAFE)
@@ -696,6 +791,43 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _json_list(response: requests.Response, method: str, path: str) -> list[JSON]:
+    """The answer's JSON array of objects (the /api services answer lists bare)."""
+    data = _json_or_none(response)
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise FortnoxError(
+            "Fortnox answered with a body that is not a JSON array of objects",
+            status=response.status_code,
+            method=method,
+            path=path,
+        )
+    return [dict(item) for item in data]
+
+
+class _Reshape(requests.auth.AuthBase):
+    """A requests auth hook for `FortnoxClient._reshaped`: moves a request built for
+    `<api>/api/…` to `<api without /3>/api/…` (when `api_path` is given), and replaces its
+    body (when `body` is)."""
+
+    def __init__(self, api_path: str | None, body: bytes | None, content_type: str) -> None:
+        self.api_path = api_path
+        self.body = body
+        self.content_type = content_type
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.api_path is not None and r.url:
+            parts = urlsplit(r.url)
+            if parts.path.startswith(self.api_path + "/api/"):
+                root = self.api_path.removesuffix("/3")
+                path = root + parts.path[len(self.api_path) :]
+                r.url = urlunsplit(parts._replace(path=path))
+        if self.body is not None:
+            r.body = self.body
+            r.headers["Content-Type"] = self.content_type
+            r.prepare_content_length(self.body)
+        return r
 
 
 def _has_row_ids(resource: Mapping[str, Any]) -> bool:

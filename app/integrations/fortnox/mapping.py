@@ -207,12 +207,9 @@ class TimeReport:
 
 
 def send_reference(order_id: int) -> str:
-    """The send reference of an order: unique, fixed for life, at most 80 characters (§2).
-
-    Built from the database id only, so no setting can change it between sends. Zero-padded to
-    a fixed width: Fortnox's ``externalinvoicereference1`` search matches substrings, and with a
-    fixed width no reference is a substring of another.
-    """
+    """The send reference of a snapshot that carries none (made by hand in tests): built from
+    the id, zero-padded to a fixed width. Orders carry a random one (``Order.fortnox_reference``,
+    unique beyond this database), which the mapping uses."""
     return f"ordna-{order_id:010d}"
 
 
@@ -482,7 +479,7 @@ class _Mapper:
         document = self._header()
         document[ROWS_KEY[self.document_type]] = rows
         self._validate(document, rows)
-        reference = send_reference(self.order.id)
+        reference = self.reference
         return MappingResult(
             document_type=self.document_type,
             payload={self.document_type: document},
@@ -504,6 +501,11 @@ class _Mapper:
             and customer_group is not None
             and order_group != customer_group
         )
+
+    @property
+    def reference(self) -> str:
+        """§2: the send reference, the same on every send of the order."""
+        return self.order.reference or send_reference(self.order.id)
 
     @property
     def sends_order_number(self) -> bool:
@@ -633,7 +635,8 @@ class _Mapper:
         """§6: ``<prefix><name>[, maskinnr <machine number>][, s/n <serial, cut>]``.
 
         A label longer than a row is split between its parts (never between ``s/n`` and the
-        serial); a part that alone is too long is split at word boundaries later.
+        serial), each row but the last keeping its comma (``…med frikyla,`` / ``s/n …``); a
+        part that alone is too long is split at word boundaries later.
         """
         settings = self.settings
         parts: list[str] = []
@@ -656,12 +659,15 @@ class _Mapper:
             f"Serviceobjektet {_quote(label)} är längre än {limits.ROW_DESCRIPTION} tecken och "
             "delades upp på flera textrader."
         )
+        # §1: a row break replaces the space after the separating comma; the comma stays.
         rows: list[str] = []
         for part in parts:
             joined = f"{rows[-1]}, {part}" if rows else part
             if rows and len(joined) <= limits.ROW_DESCRIPTION:
                 rows[-1] = joined
             else:
+                if rows:
+                    rows[-1] += ","
                 rows.append(part)
         return "\n".join(rows)
 
@@ -789,7 +795,7 @@ class _Mapper:
         your_order_number = self._your_order_number()
         if your_order_number:
             document["YourOrderNumber"] = your_order_number
-        document["ExternalInvoiceReference1"] = send_reference(order.id)
+        document["ExternalInvoiceReference1"] = self.reference
         if settings.cost_center.strip():
             document["CostCenter"] = settings.cost_center.strip()
         if order.kind == "sales":  # §4: Leveransvillkor and Leveranssätt on sales orders

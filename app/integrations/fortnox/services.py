@@ -11,14 +11,19 @@ import base64
 import hashlib
 import secrets
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import Subgroup, User
+from app.db import utcnow
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.integrations.fortnox import oauth
@@ -50,6 +55,7 @@ from app.integrations.fortnox.tokens import (
 )
 from app.integrations.models import (
     FortnoxIntegration,
+    FortnoxTokens,
     IntegrationError,
     IntegrationState,
     OAuthState,
@@ -57,7 +63,8 @@ from app.integrations.models import (
 from app.orders.models import Order
 
 # The Fortnox scopes we ask for (FACTS.md §1 "Scopes"): company information for the connect
-# page, the registers we sync, orders and invoices we send, salary for attendance transactions.
+# page, the registers we sync, orders and invoices we send, salary for attendance transactions,
+# inbox for the signed protocol attached to a sent document (attach_protocol).
 SCOPES = (
     "companyinformation",
     "customer",
@@ -68,6 +75,7 @@ SCOPES = (
     "order",
     "invoice",
     "salary",
+    "inbox",
 )
 # FACTS.md §1: an authorization code lives 10 minutes; our `state` lives as long.
 STATE_LIFETIME = timedelta(minutes=10)
@@ -105,11 +113,27 @@ def get_or_create_integration(subgroup_id: int | None) -> FortnoxIntegration:
     integration = integration_for_subgroup(subgroup_id)
     if integration is None:
         integration = FortnoxIntegration(
-            subgroup_id=subgroup_id, settings=FortnoxSettings().to_dict(), registers={}
+            subgroup_id=subgroup_id, settings=FortnoxSettings().to_dict()
         )
-        db.session.add(integration)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(integration)
+        except IntegrityError:  # made by a concurrent request: one per subgroup, one overall
+            found = integration_for_subgroup(subgroup_id)
+            if found is None:
+                raise
+            return found
     return integration
+
+
+def integration_or_default(subgroup_id: int | None) -> FortnoxIntegration:
+    """The integration of this subgroup, or an unsaved one with the default settings for
+    pages and API reads (a GET never creates an integration)."""
+    return integration_for_subgroup(subgroup_id) or FortnoxIntegration(
+        subgroup_id=subgroup_id,
+        settings=FortnoxSettings().to_dict(),
+        state=IntegrationState.INACTIVE,
+    )
 
 
 def integration_for_order(order: Order) -> FortnoxIntegration | None:
@@ -186,8 +210,8 @@ class DbTokenStore:
     def load(self) -> Tokens | None:
         with db.engine.connect() as conn:
             blob = conn.scalar(
-                select(FortnoxIntegration.encrypted_tokens).where(
-                    FortnoxIntegration.id == self.integration_id
+                select(FortnoxTokens.encrypted).where(
+                    FortnoxTokens.integration_id == self.integration_id
                 )
             )
         return decrypt_tokens(blob, self._key) if blob else None
@@ -195,10 +219,43 @@ class DbTokenStore:
     def save(self, tokens: Tokens) -> None:
         with db.engine.begin() as conn:
             conn.execute(
-                update(FortnoxIntegration)
-                .where(FortnoxIntegration.id == self.integration_id)
-                .values(encrypted_tokens=encrypt_tokens(tokens, self._key))
+                update(FortnoxTokens)
+                .where(FortnoxTokens.integration_id == self.integration_id)
+                .values(encrypted=encrypt_tokens(tokens, self._key), updated_at=utcnow())
             )
+
+
+class PostgresAdvisoryLock:
+    """`LockFactory` for PostgreSQL without Redis: a session-level advisory lock held on a
+    connection of its own, so every process on the same database refreshes one integration's
+    tokens one at a time (FACTS.md §1: a refresh token works once). An advisory lock, not a
+    row lock, so the token store's own transaction never waits on it."""
+
+    NAMESPACE = 0x4F52444E  # "ORDN": our advisory-lock keys, (namespace, integration id)
+
+    def __init__(self, engine: Any, integration_id: int, timeout: float = 75.0) -> None:
+        self._engine = engine
+        self._key = integration_id
+        self._timeout = timeout
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        params = {"ns": self.NAMESPACE, "key": self._key}
+        with self._engine.connect() as conn:
+            deadline = time.monotonic() + self._timeout
+            while not conn.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), params):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("timed out waiting for the Fortnox token lock")
+                conn.rollback()
+                time.sleep(0.05)
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), params)
+                conn.commit()
+
+    def __call__(self) -> AbstractContextManager[object]:
+        return self._held()
 
 
 _local_locks: dict[int, ThreadLock] = {}
@@ -214,11 +271,14 @@ def _redis() -> Any:
 
 
 def lock_for(integration_id: int) -> LockFactory:
-    """The refresh lock of one integration, shared by every worker: on Redis when there is
-    one, else one lock per process (in-process jobs only run in this process)."""
+    """The refresh lock of one integration, shared by every worker of every process: on Redis
+    when there is one, else a PostgreSQL advisory lock. On SQLite (the embedded default, one
+    process) a lock per process."""
     redis = _redis()
     if redis is not None:
         return RedisLock(redis, f"ordna:fortnox:{integration_id}:refresh-lock")
+    if db.engine.dialect.name == "postgresql":
+        return PostgresAdvisoryLock(db.engine, integration_id)
     with _local_mutex:
         return _local_locks.setdefault(integration_id, ThreadLock())
 
@@ -237,16 +297,17 @@ def client_for(integration: FortnoxIntegration, **overrides: Any) -> FortnoxClie
     """The one place a Fortnox client is built: config, decrypted tokens, shared lock and
     limiter. `overrides` go to the client (tests pass clocks)."""
     config = current_app.config
-    return FortnoxClient(
-        api_url=config["FORTNOX_API_URL"],
-        oauth_url=config["FORTNOX_OAUTH_URL"],
-        client_id=config["FORTNOX_CLIENT_ID"],
-        client_secret=config["FORTNOX_CLIENT_SECRET"],
-        token_store=DbTokenStore(integration.id, token_key()),
-        lock=lock_for(integration.id),
-        rate_limiter=rate_limiter_for(integration.id),
-        **overrides,
-    )
+    options: dict[str, Any] = {
+        "api_url": config["FORTNOX_API_URL"],
+        "oauth_url": config["FORTNOX_OAUTH_URL"],
+        "client_id": config["FORTNOX_CLIENT_ID"],
+        "client_secret": config["FORTNOX_CLIENT_SECRET"],
+        "token_store": DbTokenStore(integration.id, token_key()),
+        "rate_limiter": rate_limiter_for(integration.id),
+    }
+    if "lock" not in overrides:
+        options["lock"] = lock_for(integration.id)
+    return FortnoxClient(**options, **overrides)
 
 
 # --- the connect flow -------------------------------------------------------------------------
@@ -487,7 +548,8 @@ def check_connection(integration: FortnoxIntegration) -> bool:
         return False
     finally:
         client.close()
-    db.session.refresh(integration, ["encrypted_tokens"])  # the store committed rotated tokens
+    if integration.token_row is not None:  # the store committed rotated tokens
+        db.session.refresh(integration.token_row)
     integration.company_name = company.get("CompanyName") or integration.company_name
     resolve_errors(integration, TOKEN_OPERATION, by=None)
     resolve_errors(integration, "connection", by=None)
@@ -538,6 +600,7 @@ def build_snapshot(order: Order) -> OrderSnapshot:
     facility = order.facility
     return OrderSnapshot(
         id=order.id,
+        reference=order.fortnox_reference,
         kind=order.kind.value,  # type: ignore[arg-type]
         number=order.number,
         status=order.status.value,  # type: ignore[arg-type]
@@ -629,24 +692,36 @@ def build_snapshot(order: Order) -> OrderSnapshot:
 
 
 def lookups_of(integration: FortnoxIntegration) -> Lookups:
-    """The synced registers the mapping checks codes against (integration.registers holds
-    {"cost_centers": [{"code", "active"}], "terms_of_delivery": [...], ...} once fetched)."""
-    registers = integration.registers or {}
+    """The synced registers the mapping checks codes against (the rows sync.py keeps; a
+    register counts as synced once it has been fetched)."""
+    from app.integrations.models import RegisterItem, SyncCursor
+
+    rows = db.session.execute(
+        select(RegisterItem.register, RegisterItem.code, RegisterItem.active).where(
+            RegisterItem.integration_id == integration.id
+        )
+    ).all()
+    fetched = set(
+        db.session.scalars(
+            select(SyncCursor.register).where(
+                SyncCursor.integration_id == integration.id, SyncCursor.synced_at.is_not(None)
+            )
+        )
+    )
 
     def codes(name: str, active_only: bool = False) -> frozenset[str]:
         return frozenset(
-            str(item.get("code"))
-            for item in registers.get(name) or []
-            if item.get("code") and (not active_only or item.get("active", True))
-        )
+            code for register, code, active in rows
+            if register == name and (active or not active_only)
+        )  # fmt: skip
 
     return Lookups(
         cost_centers=codes("cost_centers", active_only=True),
         terms_of_delivery=codes("terms_of_delivery"),
         ways_of_delivery=codes("ways_of_delivery"),
-        cost_centers_synced="cost_centers" in registers,
-        terms_of_delivery_synced="terms_of_delivery" in registers,
-        ways_of_delivery_synced="ways_of_delivery" in registers,
+        cost_centers_synced="cost_centers" in fetched,
+        terms_of_delivery_synced="terms_of_delivery" in fetched,
+        ways_of_delivery_synced="ways_of_delivery" in fetched,
     )
 
 

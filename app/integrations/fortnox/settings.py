@@ -358,6 +358,12 @@ SETTING_DEFINITIONS: tuple[SettingDefinition, ...] = (
         "sending",
         "send_time_report",
     ),
+    _bool(
+        "attach_protocol",
+        "Bifoga signerat serviceprotokoll",
+        "Det signerade protokollet (PDF) bifogas dokumentet i Fortnox och följer med fakturan.",
+        "sending",
+    ),
     # §8 Register sync settings
     _bool(
         "sync_updated_articles",
@@ -495,6 +501,7 @@ class FortnoxSettings:
     create_order_from_reference: bool = False
     send_time_report: bool = False
     time_report_cause_code: str = "TID"
+    attach_protocol: bool = False
     # §8 Register sync settings
     sync_updated_articles: bool = False
     sync_prices: bool = False

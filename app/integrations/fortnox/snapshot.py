@@ -184,8 +184,8 @@ class CommentSnapshot:
 class OrderSnapshot:
     """Everything about one order that can reach Fortnox.
 
-    ``id`` is the order's database id: the send reference is built from it (it never changes,
-    whatever the settings). ``signed_by``/``signed_at``/``signed_customer_name`` are the
+    ``id`` is the order's database id; ``reference`` its send reference (random, stored on the
+    order), which no setting changes. ``signed_by``/``signed_at``/``signed_customer_name`` are the
     signature; the order counts as signed when ``signed_by`` is set.
     """
 
@@ -211,6 +211,9 @@ class OrderSnapshot:
     article_rows: tuple[ArticleRowSnapshot, ...] = ()
     service_objects: tuple[OrderServiceObjectSnapshot, ...] = ()
     comments: tuple[CommentSnapshot, ...] = ()
+    # The order's stored send reference (§2); "" in snapshots made by hand (tests), where the
+    # mapping falls back to one built from ``id``.
+    reference: str = ""
 
     def __post_init__(self) -> None:
         _freeze(self, "custom_fields")

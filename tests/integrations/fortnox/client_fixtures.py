@@ -191,7 +191,10 @@ def make_client(
 class NoLimit:
     """A rate limiter that never waits (to let Fortnox's own limit speak)."""
 
-    def acquire(self) -> None:
+    def acquire(self) -> str:
+        return ""
+
+    def release(self, ticket: str) -> None:
         pass
 
 

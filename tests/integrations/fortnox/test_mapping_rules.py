@@ -613,9 +613,23 @@ def test_service_object_label_is_split_between_its_parts(make_snapshot: Make) ->
         service_object_prefix="Maskin: ",
     )
     assert texts(result)[:2] == [
-        "Maskin: Kylaggregat Carrier 30RB",
+        "Maskin: Kylaggregat Carrier 30RB,",
         "maskinnr CR-2019-0042, s/n SN998877",
     ]
+
+
+def test_service_object_label_split_keeps_its_comma(make_snapshot: Make) -> None:
+    """§1: a row break replaces a space; no other character is dropped (§6 gives the label)."""
+    machine = ServiceObjectSnapshot(
+        "Kylaggregat Carrier 30RB Aquasnap med frikyla", id=9, serial_number="CAR-2019-004711"
+    )
+    order = bare(make_snapshot, article_rows=(row("A", service_object=machine),))
+    result = mapped(order, include_service_object_on_row=True)
+    label_rows = texts(result)[:2]
+    assert label_rows == ["Kylaggregat Carrier 30RB Aquasnap med frikyla,", "s/n CAR-2019-004711"]
+    assert (
+        " ".join(label_rows) == "Kylaggregat Carrier 30RB Aquasnap med frikyla, s/n CAR-2019-004711"
+    )
 
 
 def test_service_object_without_serial_shows_no_serial(make_snapshot: Make) -> None:

@@ -459,6 +459,7 @@ CASES: list[Case] = [
         payload_unchanged=True,
     ),
     Case("time_report_cause_code", "ARB", check_time_report_cause_code, payload_unchanged=True),
+    Case("attach_protocol", True, no_payload_effect, payload_unchanged=True),
     # §8 Register sync settings
     Case("sync_updated_articles", True, no_payload_effect, payload_unchanged=True),
     Case("sync_prices", True, no_payload_effect, payload_unchanged=True),
