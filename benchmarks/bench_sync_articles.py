@@ -30,7 +30,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -45,11 +44,11 @@ from app import create_app  # noqa: E402
 from app.articles.models import Article  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.integrations.fortnox import services, sync  # noqa: E402
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens  # noqa: E402
+from app.integrations.fortnox import sync  # noqa: E402
 from app.integrations.models import FortnoxIntegration, SyncRun  # noqa: E402
 from fortnox_sandbox.resources import article_defaults  # noqa: E402
 from fortnox_sandbox.testing import SandboxServer, serve  # noqa: E402
+from tests.fortnox_world import connect_to_sandbox  # noqa: E402
 
 ARTICLES = int(os.environ.get("BENCH_ARTICLES", "50000"))
 SERVER_URL = os.environ.get("BENCH_SYNC_DATABASE_URL")
@@ -116,17 +115,7 @@ def seed_articles(sandbox: SandboxServer, tenant: int, count: int) -> None:
 
 
 def connect(sandbox: SandboxServer, tenant: int) -> int:
-    issued = sandbox.issue_tokens(tenant)
-    integration = services.get_or_create_integration(None)
-    tokens = Tokens(
-        issued.access_token,
-        issued.refresh_token,
-        datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-        issued.scope,
-    )
-    integration.encrypted_tokens = encrypt_tokens(tokens, services.token_key())
-    db.session.commit()
-    return integration.id
+    return connect_to_sandbox(sandbox, tenant).id
 
 
 def timed_sync(sandbox: SandboxServer, integration_id: int) -> tuple[SyncRun, float, list]:

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.integrations.fortnox import sending, services
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
 from app.integrations.models import FortnoxSend, IntegrationError, SendStatus, SendStep
 from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
 from fortnox_sandbox.testing import serve
 from tests import factories
+from tests.fortnox_world import connect_to_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +42,7 @@ def connect(app, sandbox, tenant):
     """Connect the organisation-wide integration to the sandbox tenant with real tokens."""
 
     def do_connect(**settings):
-        issued = sandbox.issue_tokens(tenant)
-        integration = services.get_or_create_integration(None)
-        tokens = Tokens(
-            issued.access_token,
-            issued.refresh_token,
-            datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-            issued.scope,
-        )
-        integration.encrypted_tokens = encrypt_tokens(tokens, services.token_key())
-        services.update_settings(integration, settings)
-        db.session.commit()
-        return integration
+        return connect_to_sandbox(sandbox, tenant, **settings)
 
     return do_connect
 

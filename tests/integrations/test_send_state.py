@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from app.auth.models import Subgroup
 from app.extensions import db
-from app.integrations.fortnox import services
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
 from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
 from fortnox_sandbox.testing import serve
 from tests import factories
+from tests.fortnox_world import connect_to_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +72,7 @@ def connect(app, sandbox):
     tenant = sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567")
 
     def do_connect(**settings):
-        issued = sandbox.issue_tokens(tenant)
-        integration = services.get_or_create_integration(None)
-        tokens = Tokens(
-            issued.access_token,
-            issued.refresh_token,
-            datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-            issued.scope,
-        )
-        integration.encrypted_tokens = encrypt_tokens(tokens, services.token_key())
-        services.update_settings(integration, settings)
-        db.session.commit()
-        return integration
+        return connect_to_sandbox(sandbox, tenant, **settings)
 
     return do_connect
 

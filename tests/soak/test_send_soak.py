@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,12 @@ from app import create_app
 from app.config import DevConfig
 from app.extensions import db
 from app.integrations.fortnox import sending, services
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
 from app.integrations.models import FortnoxSend
 from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
 from fortnox_sandbox.testing import SandboxServer, serve
 from tests import factories
+from tests.fortnox_world import connect_to_sandbox
 
 pytestmark = [
     pytest.mark.soak,
@@ -262,16 +262,7 @@ def soak_config(database_url: str, redis_url: str, sandbox: SandboxServer, secre
 
 def connect(sandbox: SandboxServer, tenant: int) -> None:
     """The organisation-wide integration, connected to the sandbox tenant with real tokens."""
-    issued = sandbox.issue_tokens(tenant)
-    integration = services.get_or_create_integration(None)
-    tokens = Tokens(
-        issued.access_token,
-        issued.refresh_token,
-        datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-        issued.scope,
-    )
-    integration.encrypted_tokens = encrypt_tokens(tokens, services.token_key())
-    db.session.commit()
+    connect_to_sandbox(sandbox, tenant)
 
 
 def make_orders(count: int) -> tuple[Any, list[int]]:
