@@ -219,11 +219,29 @@ def test_a_resend_after_fortnox_invoiced_the_order_fails_with_a_clear_message(
     number = reload(order.id).fortnox_document_number
     invoiced = sandbox.accountant("POST", f"tenants/{tenant}/orders/{number}/invoice")
     assert invoiced.status_code == 200, invoiced.text
-    assert api("office").post(f"/orders/{order.id}/send").status_code == 202
+    refused = api("office").post(f"/orders/{order.id}/send")
+    assert refused.status_code == 409
+    assert refused.json["error"]["message"] == sending.ALREADY_INVOICED
+    order = reload(order.id)
+    assert order.fortnox_state == FortnoxState.SENT  # the order is left as it was
+    assert len(documents(sandbox, tenant)) == 1
+    # Had the request not known (Fortnox unreachable then), the job refuses it the same way.
+    send = sending.FortnoxSend(
+        order_id=order.id, integration_id=order_integration_id(order), status="pending"
+    )
+    db.session.add(send)
+    db.session.commit()
+    sending.run_send(send.id)
     order = reload(order.id)
     assert order.fortnox_state == FortnoxState.FAILED
     assert order.fortnox_last_error.startswith(sending.ALREADY_INVOICED)
     assert len(documents(sandbox, tenant)) == 1
+
+
+def order_integration_id(order):
+    from app.integrations.fortnox import services as fortnox_services
+
+    return fortnox_services.integration_for_order(order).id
 
 
 def test_a_dropped_answer_after_the_create_adopts_the_document_instead_of_a_second(

@@ -223,6 +223,8 @@ def check_can_send(order: Order, *, by: User) -> tuple[FortnoxIntegration, Mappi
             raise Conflict(
                 "Ordern är inte klar för fakturering. Sätt den som klar först.", code="not_ready"
             )
+    if sent_before and order.fortnox_document_type:
+        _refuse_resend_of_invoiced(integration, order)
     result = map_order(services.build_snapshot(order), settings, services.lookups_of(integration))
     # A code the synced registers lack does not block here: the job fetches those registers
     # once before it fails (Fortnox may have the code since the last sync).
@@ -230,6 +232,24 @@ def check_can_send(order: Order, *, by: User) -> tuple[FortnoxIntegration, Mappi
     if blocking:
         raise Conflict("Ordern kan inte skickas: " + " ".join(blocking), code="mapping_errors")
     return integration, result
+
+
+def _refuse_resend_of_invoiced(integration: FortnoxIntegration, order: Order) -> None:
+    """A re-send of an order whose Fortnox document has been invoiced (an order with an
+    invoice reference, a booked or cancelled invoice) is a 409 at once (§7). One GET; when
+    Fortnox cannot be asked now, the send is queued and the job checks again before it changes
+    anything."""
+    client = services.client_for(integration)
+    try:
+        _refuse_if_invoiced(
+            client, str(order.fortnox_document_type), str(order.fortnox_document_number)
+        )
+    except SendFailed as exc:
+        raise Conflict(exc.message, code="already_invoiced") from None
+    except FortnoxError:
+        pass
+    finally:
+        client.close()
 
 
 def send_action(order: Order) -> str | None:
