@@ -228,7 +228,7 @@ def check_can_send(order: Order, *, by: User) -> tuple[FortnoxIntegration, Mappi
     result = map_order(services.build_snapshot(order), settings, services.lookups_of(integration))
     # A code the synced registers lack does not block here: the job fetches those registers
     # once before it fails (Fortnox may have the code since the last sync).
-    blocking = [e for e in result.errors if not any(w in e.lower() for w in REGISTER_WORDS)]
+    blocking = [e for e in result.errors if not _about_registers(e)]
     if blocking:
         raise Conflict("Ordern kan inte skickas: " + " ".join(blocking), code="mapping_errors")
     return integration, result
@@ -419,32 +419,10 @@ def _perform(send: FortnoxSend) -> None:
             "Inställningar → Integration."
         )
     settings = services.settings_of(integration)
-    result = map_order(services.build_snapshot(order), settings, services.lookups_of(integration))
     client = services.client_for(integration)
     try:
-        if result.errors and _names_registers(result):
-            # A cost center, terms or way of delivery we do not know: Fortnox may have it since
-            # the last sync. Fetch those registers once before failing (issue #14).
-            from app.integrations.fortnox.sync import refresh_small_registers
-
-            refresh_small_registers(integration, client)
-            result = map_order(
-                services.build_snapshot(order), settings, services.lookups_of(integration)
-            )
-        if result.errors:
-            raise SendFailed("Ordern kan inte skickas: " + " ".join(result.errors))
-    except FortnoxError as exc:
-        client.close()
-        if isinstance(exc, TRANSIENT):
-            raise SendPostponed(str(exc)) from exc
-        raise SendFailed(
-            exc.user_message, fortnox_code=exc.code, fortnox_message=exc.message
-        ) from exc
-    except SendFailed:
-        client.close()
-        raise
-    context = _Context(send, order, integration, result)
-    try:
+        result = _mapped(client, order, integration, settings)
+        context = _Context(send, order, integration, result)
         if not _reached(send, SendStep.DOCUMENT):
             _ensure_customer(client, context)
             _ensure_articles(client, context)
@@ -483,9 +461,28 @@ def _reached(send: FortnoxSend, step: SendStep) -> bool:
 REGISTER_WORDS = ("kostnadsställe", "leveransvillkor", "leveranssätt")
 
 
-def _names_registers(result: MappingResult) -> bool:
-    """Whether the mapping's errors are about register codes (mapping.py's messages name them)."""
-    return any(word in error.lower() for error in result.errors for word in REGISTER_WORDS)
+def _about_registers(error: str) -> bool:
+    """Whether a mapping error is about a register code (mapping.py's messages name them)."""
+    return any(word in error.lower() for word in REGISTER_WORDS)
+
+
+def _mapped(
+    client: Any, order: Order, integration: FortnoxIntegration, settings: Any
+) -> MappingResult:
+    """The order mapped for sending. A cost center, terms or way of delivery we do not know
+    may exist in Fortnox since the last sync: those registers are fetched once before the
+    send fails (issue #14). Raises SendFailed naming what blocks the send."""
+    result = map_order(services.build_snapshot(order), settings, services.lookups_of(integration))
+    if any(_about_registers(e) for e in result.errors):
+        from app.integrations.fortnox.sync import refresh_small_registers
+
+        refresh_small_registers(integration, client)
+        result = map_order(
+            services.build_snapshot(order), settings, services.lookups_of(integration)
+        )
+    if result.errors:
+        raise SendFailed("Ordern kan inte skickas: " + " ".join(result.errors))
+    return result
 
 
 def _ensure_customer(client: Any, context: _Context) -> None:
@@ -843,18 +840,17 @@ def _open_send_error(integration_id: int) -> bool:
 
 def _other_failed_sends(send: FortnoxSend) -> int:
     """How many other orders of the integration show a failed send."""
-    return len(
-        db.session.scalars(
-            select(Order.id)
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(Order.id)))
             .join(FortnoxSend, FortnoxSend.order_id == Order.id)
             .where(
                 FortnoxSend.integration_id == send.integration_id,
                 Order.fortnox_state == FortnoxState.FAILED,
                 Order.id != send.order_id,
             )
-            .distinct()
-            .limit(1000)
-        ).all()
+        )
+        or 0
     )
 
 
