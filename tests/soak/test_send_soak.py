@@ -57,7 +57,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).with_name("flask"))
-WORKER_APP = "tests/soak/worker_app.py"
+WORKER_APP = "wsgi.py"  # the production entry point; it reads FORTNOX_SEND_LEASE_SECONDS
 
 ORDERS = int(os.environ.get("SOAK_ORDERS", "200"))
 # How long a claimed send is held before another worker may take it over (sending.py). It
