@@ -10,7 +10,7 @@ THIRDPARTY_STAMP := $(THIRDPARTY_VENV)/.installed
 export FLASK_APP := wsgi.py
 LINT_PATHS := $(wildcard app fortnox_sandbox tests benchmarks scripts)
 
-.PHONY: run test soak lint format bench clean translations extract-messages thirdparty
+.PHONY: run test soak lint format bench bench-scale clean translations extract-messages thirdparty
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ test: $(STAMP) $(THIRDPARTY_STAMP) translations
 	./scripts/ensure-system-packages.sh
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy app
-	$(BIN)/pytest -q -m "not soak"
+	$(BIN)/pytest -q -m "not soak" --cov=app --cov=fortnox_sandbox
 
 ## make soak: the Fortnox send fault campaign: 200 orders, two RQ workers, faults, a killed
 ## worker (PostgreSQL and Redis as for CI; tests/soak/test_send_soak.py)
@@ -62,7 +62,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in $(filter-out benchmarks/bench_scale.py,$(wildcard benchmarks/bench_*.py)); do \
+		echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## make bench-scale: every page and API list at 100 000 orders in PostgreSQL, served by
+## gunicorn (issue #18; a few minutes; BENCH_SCALE_DATABASE, default ordna_scale)
+bench-scale: $(STAMP) translations
+	$(BIN)/python benchmarks/bench_scale.py
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -o app/translations/messages.pot .

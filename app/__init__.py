@@ -31,8 +31,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered with the metadata)
+    from app.api.common import install_messages
     from app.auth.services import load_user
-    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale
     from app.jobs import init_jobs
     from app.mail import init_mail
@@ -47,9 +48,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    limiter.init_app(app)
     init_jobs(app)
     init_mail(app)
+    install_messages()  # marshmallow's default messages in Swedish (the API's schemas)
 
 
 def register_blueprints(app: Flask) -> None:

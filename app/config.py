@@ -53,7 +53,9 @@ class Config:
 
     SECRET_KEY = env_str("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", default_sqlite_url())
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (and so the log) never shows its values —
+    # password hashes, personal data, tokens.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = env_str("REDIS_URL")
     # Key for tokens at rest (Fernet, urlsafe base64 32 bytes). Derived from SECRET_KEY if unset.
     TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY")
@@ -67,6 +69,12 @@ class Config:
     FORTNOX_SEND_LEASE_SECONDS = env_int("FORTNOX_SEND_LEASE_SECONDS", 180)
     # Must equal the redirect URI registered for the Fortnox app; default: our callback URL.
     FORTNOX_REDIRECT_URI = env_str("FORTNOX_REDIRECT_URI")
+    # The change feed (app/integrations/fortnox/feed.py): Fortnox's WebSocket topics (default
+    # derived from FORTNOX_API_URL), the poll interval (status back, and the fallback while
+    # the socket is down: at most two calls per poll) and the quiet spell before a run starts.
+    FORTNOX_FEED_URL = env_str("FORTNOX_FEED_URL")
+    FORTNOX_FEED_POLL_SECONDS = env_int("FORTNOX_FEED_POLL_SECONDS", 60)
+    FORTNOX_FEED_DEBOUNCE_SECONDS = env_int("FORTNOX_FEED_DEBOUNCE_SECONDS", 2)
 
     ORGANISATION_NAME = env_str("ORGANISATION_NAME", "Ordna Demo AB")
 
@@ -107,10 +115,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
     LANGUAGES = ("sv", "en")
 
-    # Login throttling: failed attempts per e-mail address and per client address.
-    LOGIN_THROTTLE = env_str("LOGIN_THROTTLE", "5 per 15 minutes")
-    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
-    RATELIMIT_HEADERS_ENABLED = False
+    # Sign-in throttling (app/auth/throttle.py): after a failure, a wait of 1, 2, 4 … 60 s per
+    # (e-mail address, client address); a client address alone waits only after this many
+    # failures; failures older than the window are forgotten.
+    LOGIN_IP_FREE_FAILURES = env_int("LOGIN_IP_FREE_FAILURES", 20)
+    LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 15 * 60)
 
     # flask-smorest / OpenAPI
     API_TITLE = "Ordna API"
@@ -148,7 +157,6 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing: tests create many users
-    RATELIMIT_STORAGE_URI = "memory://"
     JOBS_INLINE = True
     REDIS_URL = None
     FORTNOX_API_URL = "http://127.0.0.1:9/3"

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -51,6 +52,20 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class EditConflict(Conflict):
+    """Someone else saved the record after this client read it (optimistic locking, issue #17):
+    the save is refused, nothing is written (409)."""
+
+    code = "edit_conflict"
+
+
+class PreconditionFailed(ServiceError):
+    """`If-Match` names a version that is no longer the current one (412, RFC 9110 §13.1.1)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class PermissionDenied(ServiceError):
     status = 403
     code = "forbidden"
@@ -81,6 +96,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -190,6 +206,17 @@ def render_error(
     )
 
 
+def stale_error() -> ServiceError:
+    """The answer to a save that lost the race to another one (StaleDataError): 412 when the
+    client sent `If-Match` (its precondition no longer holds), else 409 `edit_conflict`."""
+    message = _(
+        "Någon annan har ändrat posten medan du arbetade. Hämta den igen och gör om ändringen."
+    )
+    if request.headers.get("If-Match"):
+        return PreconditionFailed(message)
+    return EditConflict(message)
+
+
 def init_error_handlers(app: Flask) -> None:
     from app.extensions import db
 
@@ -199,6 +226,16 @@ def init_error_handlers(app: Flask) -> None:
         if wants_json():
             return error_response(exc.status, exc.message, exc.fields, exc.code)
         return render_error(exc.status, exc.message)
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale(exc: StaleDataError) -> ResponseReturnValue:
+        # An UPDATE found its row at another version than it was read at: someone else
+        # committed in between (two saves at once). The loser is refused, never merged.
+        db.session.rollback()
+        error = stale_error()
+        if wants_json():
+            return error_response(error.status, error.message, code=error.code)
+        return render_error(error.status, error.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException) -> ResponseReturnValue:

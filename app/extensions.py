@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
@@ -30,4 +28,3 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 mail = Mail()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -30,6 +30,13 @@ def sweep_sends() -> int:
     return sweep()
 
 
+def sweep_pushes() -> int:
+    """Re-enqueue customer and article pushes to Fortnox that are due."""
+    from app.integrations.fortnox.pushing import sweep
+
+    return sweep()
+
+
 @dataclass(frozen=True)
 class Entry:
     func: Callable[[], object]
@@ -76,6 +83,7 @@ def _start_syncs(*, full: bool) -> int:
 
 TIMETABLE: tuple[Entry, ...] = (
     Entry(sweep_sends, 60),
+    Entry(sweep_pushes, 60),
     Entry(hourly_sync, 3600),
     Entry(nightly_sync, 3600),
 )
@@ -118,7 +126,7 @@ def start_inline_scheduler(app: Flask, stop: threading.Event | None = None) -> t
             now = time.monotonic()
             for entry in TIMETABLE:
                 name = entry.func.__qualname__
-                if now - last.get(name, 0.0) >= entry.interval:
+                if name not in last or now - last[name] >= entry.interval:
                     last[name] = now
                     with app.app_context():
                         try:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -153,22 +153,29 @@ def report(title: str, done: SyncRun, elapsed: float, calls: list) -> None:
     say(f"   last log line:   {done.log[-1]['text'] if done.log else ''}")
 
 
-def sandbox_process(count: int, conn: Connection) -> None:
-    """The sandbox's own process: a seeded tenant, served until the parent says stop."""
+Seed = Callable[[SandboxServer, int, int], None]
+
+
+def sandbox_process(count: int, conn: Connection, seed: Seed) -> None:
+    """The sandbox's own process: a tenant seeded by ``seed``, served until the parent says
+    stop."""
     with serve() as sandbox:
         tenant = sandbox.create_tenant("Reservdelar i Norr AB", "556777-1234", seed=False)
         started = time.monotonic()
-        seed_articles(sandbox, tenant, count)
+        seed(sandbox, tenant, count)
         conn.send((sandbox.host, sandbox.port, tenant, time.monotonic() - started))
         conn.recv()
 
 
 @contextmanager
-def sandbox_server(count: int) -> Iterator[tuple[SandboxServer, int, float]]:
-    """The sandbox in a process of its own; a handle that speaks to it over HTTP."""
+def sandbox_server(
+    count: int, seed: Seed = seed_articles
+) -> Iterator[tuple[SandboxServer, int, float]]:
+    """The sandbox in a process of its own, its tenant seeded by ``seed`` (a module-level
+    function: it is passed to that process by name); a handle that speaks to it over HTTP."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=sandbox_process, args=(count, theirs), daemon=True)
+    process = context.Process(target=sandbox_process, args=(count, theirs, seed), daemon=True)
     process.start()
     try:
         if not ours.poll(120):

@@ -76,13 +76,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, controls, oauth
+    from . import api, controls, oauth, topics
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.services_bp)
     if app.config["SANDBOX_CONTROLS"]:
         app.register_blueprint(controls.bp)
+    topics.register(app)
 
 
 def register_hooks(app: Flask) -> None:

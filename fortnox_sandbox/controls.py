@@ -144,6 +144,21 @@ def faults() -> Response:
     return jsonify({"faults": state.describe_faults()})
 
 
+@bp.route("/topics", methods=["GET", "POST"])
+def topics() -> Response:
+    """The WebSocket topics (topics.py): ``{"down": bool}`` closes every connection and
+    refuses new ones; ``{"duplicate": bool}`` sends every event twice."""
+    log = sandbox().topics
+    if request.method == "POST":
+        data = body()
+        with log.changed:
+            for name in ("down", "duplicate"):
+                if name in data:
+                    setattr(log, name, bool(data[name]))
+            log.changed.notify_all()
+    return jsonify(log.describe())
+
+
 # ---------------------------------------------------------------------------------- reset, log
 @bp.post("/reset")
 def reset() -> Response:

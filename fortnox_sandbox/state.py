@@ -106,6 +106,10 @@ class Tenant:
     # Inbox files by Id (the bytes under "_data"), file attachments by id (files.py).
     inbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Bumped by every change through the API; with a register's size it tells whether the
+    # cached key order of the register (resources._in_key_order) still holds.
+    revision: int = 0
+    key_orders: dict[str, tuple[tuple[int, int], list[str]]] = field(default_factory=dict)
 
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1
@@ -193,6 +197,9 @@ class SandboxState:
         # Bumped by every reset: a request that began before a reset (e.g. one sleeping in a
         # latency fault) sees a different generation afterwards and is not run or logged.
         self.generation = 0
+        from .topics import EventLog
+
+        self.topics = EventLog()  # the WebSocket change notifications (topics.py)
         self.reset()
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -213,6 +220,7 @@ class SandboxState:
             self.auto_approve: bool = bool(self.config["SANDBOX_AUTO_APPROVE"])
             self.auto_company: dict[str, Any] = dict(self.config["SANDBOX_DEFAULT_COMPANY"])
             self.clock.reset()
+            self.topics.clear()
 
     # ------------------------------------------------------------------------------ clients
     def check_client(self, client_id: str, secret: str | None = None) -> dict[str, Any] | None:

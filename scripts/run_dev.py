@@ -47,6 +47,14 @@ def main() -> None:
         print(f"  Fortnox sandbox: {sandbox} (client ordna-dev; no Fortnox account needed)")
         print(f"    checks request bodies against {description_in_use()}")
     print()
+    if app.config.get("JOBS_INLINE"):
+        # No Redis: the timetable (sweeps, hourly and nightly syncs) and the change feed run
+        # in threads of this process; with Redis, `flask scheduler` and `flask fortnox feed`.
+        from app.integrations.fortnox.feed import start_inline_feed
+        from app.schedule import start_inline_scheduler
+
+        start_inline_scheduler(app)
+        start_inline_feed(app)
     run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
 
 

@@ -228,6 +228,44 @@ def api(app: Flask, make_user):  # type: ignore[no-untyped-def]
     return factory
 
 
+# --- a real RQ queue on Redis --------------------------------------------------------------------
+
+
+@pytest.fixture
+def rq_queue(app: Flask) -> Iterator[Any]:
+    """The app's jobs go to a real RQ queue on Redis (``REDIS_URL``, else the local default)
+    of the test's own, emptied afterwards; run them with :func:`work_off`. Without Redis the
+    test is skipped, except under ``CI=true``, where it fails instead."""
+    import uuid
+
+    from redis import Redis
+
+    from app.jobs import RQQueue
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {url} is not reachable (CI needs it)")
+        pytest.skip(f"Redis at {url} is not reachable; set REDIS_URL")
+    queue = RQQueue(url, name=f"test-{uuid.uuid4().hex[:8]}")
+    previous = app.extensions["jobs"]
+    app.extensions["jobs"] = queue
+    try:
+        yield queue
+    finally:
+        app.extensions["jobs"] = previous
+        queue.queue.delete(delete_jobs=True)
+
+
+def work_off(queue: Any) -> None:
+    """Run every job on ``queue`` with RQ's worker, in this process, until none is left."""
+    from rq import SimpleWorker
+
+    SimpleWorker([queue.queue], connection=queue.connection).work(burst=True)
+
+
 # --- Fortnox's official OpenAPI file -----------------------------------------------------------
 
 

@@ -8,19 +8,23 @@ from marshmallow import fields
 from sqlalchemy import func, or_, select
 
 from app.api.common import (
+    ETAG_HEADER,
     STAFF,
     Id,
     Number,
     PageArgs,
     Strict,
     authenticate_request,
+    check_if_match,
     get_or_404,
     length,
     non_negative,
     page_of,
     paginate,
+    patch_doc,
     require_roles,
     required_text,
+    with_etag,
 )
 from app.articles import services
 from app.articles.models import Article
@@ -79,14 +83,19 @@ class Articles(MethodView):
 
 @bp.route("/articles/<int:article_id>")
 class ArticleById(MethodView):
-    @bp.response(200, ArticleSchema)
-    def get(self, article_id: int) -> Article:
-        return get_or_404(Article, article_id)
+    @bp.response(200, ArticleSchema, headers=ETAG_HEADER)
+    def get(self, article_id: int) -> tuple[Article, dict[str, str]]:
+        """En artikel, med ETag (artikelns version)."""
+        return with_etag(get_or_404(Article, article_id))
 
     @require_roles(*STAFF)
     @bp.arguments(ArticleUpdateSchema)
-    @bp.response(200, ArticleSchema)
-    def patch(self, data: dict, article_id: int) -> Article:
-        article = services.update_article(get_or_404(Article, article_id), data)
+    @bp.response(200, ArticleSchema, headers=ETAG_HEADER)
+    @bp.doc(**patch_doc("en artikel (admin och kontor)"))
+    def patch(self, data: dict, article_id: int) -> tuple[Article, dict[str, str]]:
+        """Ändra en artikel."""
+        article = get_or_404(Article, article_id)
+        check_if_match(article)
+        services.update_article(article, data)
         db.session.commit()
-        return article
+        return with_etag(article)

@@ -5,45 +5,55 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
 from flask_babel import gettext as _
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import Select, func, select
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.models import Role, User
+from app.auth.models import ApiToken, Role, User
 from app.auth.services import user_for_token
-from app.errors import NotFound, PermissionDenied, ServiceError
+from app.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceError
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Swedish default messages: the API answers in the user's language (Swedish first).
-fields.Field.default_error_messages.update(
-    {
+FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
+    fields.Field: {
         "required": "Obligatoriskt fält.",
         "null": "Fältet får inte vara tomt.",
         "validator_failed": "Ogiltigt värde.",
-    }
-)
-fields.String.default_error_messages.update({"invalid": "Ange en text."})
-fields.Integer.default_error_messages.update({"invalid": "Ange ett heltal."})
-fields.Number.default_error_messages.update({"invalid": "Ange ett tal."})
-fields.Decimal.default_error_messages.update({"special": "Ange ett tal."})
-fields.Boolean.default_error_messages.update({"invalid": "Ange true eller false."})
-fields.Date.default_error_messages.update({"invalid": "Ange ett datum som ÅÅÅÅ-MM-DD."})
-fields.Email.default_error_messages.update({"invalid": "Ange en giltig e-postadress."})
-fields.List.default_error_messages.update({"invalid": "Ange en lista."})
-fields.Dict.default_error_messages.update({"invalid": "Ange ett objekt."})
-fields.Nested.default_error_messages.update({"type": "Ange ett objekt."})
-Schema._default_error_messages = {  # type: ignore[attr-defined]
-    **Schema._default_error_messages,  # type: ignore[attr-defined]
-    "unknown": "Okänt fält.",
-    "type": "Ange ett JSON-objekt.",
+    },
+    fields.String: {"invalid": "Ange en text."},
+    fields.Integer: {"invalid": "Ange ett heltal."},
+    fields.Number: {"invalid": "Ange ett tal."},
+    fields.Decimal: {"special": "Ange ett tal."},
+    fields.Boolean: {"invalid": "Ange true eller false."},
+    fields.Date: {"invalid": "Ange ett datum som ÅÅÅÅ-MM-DD."},
+    fields.Email: {"invalid": "Ange en giltig e-postadress."},
+    fields.List: {"invalid": "Ange en lista."},
+    fields.Dict: {"invalid": "Ange ett objekt."},
+    fields.Nested: {"type": "Ange ett objekt."},
 }
+SCHEMA_MESSAGES = {"unknown": "Okänt fält.", "type": "Ange ett JSON-objekt."}
+
+
+def install_messages() -> None:
+    """Make marshmallow's default messages Swedish. They are class attributes, so this holds
+    for the whole process: `create_app` calls it (again for every app: it changes nothing
+    then)."""
+    for field_class, messages in FIELD_MESSAGES.items():
+        field_class.default_error_messages.update(messages)
+    Schema._default_error_messages = {  # type: ignore[attr-defined]
+        **Schema._default_error_messages,  # type: ignore[attr-defined]
+        **SCHEMA_MESSAGES,
+    }
 
 
 def length(max_: int, min_: int = 0) -> validate.Length:
@@ -116,14 +126,45 @@ class Number(fields.Decimal):
         return float(value) if isinstance(value, Decimal) else value
 
 
-class Strict(Schema):
+# Sent as typed, never stripped: a password's spaces are part of it.
+KEEP_AS_SENT = frozenset({"password"})
+
+
+def _stripped(value: Any) -> Any:
+    """Every string in a JSON value without surrounding whitespace (str.strip: tabs, NEL
+    U+0085 and the other Unicode spaces too)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_stripped(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _stripped(item) for key, item in value.items()}
+    return value
+
+
+class StrippedSchema(Schema):
+    """Strings are stripped before any validation (issue #17 "Blank values pass"): a tab as
+    an article number or U+0085 as a name is empty, so a required field refuses it, and a
+    length is the length of what is kept. The one place the API's request bodies are
+    cleaned; query strings (not a JSON object) are left to their fields."""
+
+    @pre_load
+    def _strip_strings(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value if key in KEEP_AS_SENT else _stripped(value) for key, value in data.items()
+        }
+
+
+class Strict(StrippedSchema):
     """Request schemas refuse unknown fields (422 naming the field)."""
 
     class Meta:
         unknown = RAISE
 
 
-class Loose(Schema):
+class Loose(StrippedSchema):
     class Meta:
         unknown = EXCLUDE
 
@@ -184,7 +225,26 @@ def authenticate_request() -> None:
     user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
         raise Unauthorized()
+    _save_token_use()
     g.api_user = user
+
+
+# How often a token's "last used" is written: not on every call, or every GET would write.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def _save_token_use() -> None:
+    """`user_for_token` stamps the token's last use in the session, and a GET commits
+    nothing: commit the stamp now when the one saved is older than TOKEN_USE_RESOLUTION (or
+    there is none), else drop it, so no request writes it more often than that."""
+    for api_token in [obj for obj in db.session.dirty if isinstance(obj, ApiToken)]:
+        saved = inspect(api_token).attrs.last_used_at.history.deleted
+        before = saved[0] if saved else None
+        used = api_token.last_used_at
+        if before is not None and used is not None and used - before < TOKEN_USE_RESOLUTION:
+            set_committed_value(api_token, "last_used_at", before)
+        else:
+            db.session.commit()
 
 
 class Unauthorized(ServiceError):
@@ -222,3 +282,76 @@ def get_or_404(model: type, id_: int) -> Any:
     if obj is None:
         raise NotFound(_("Posten finns inte."))
     return obj
+
+
+# --- optimistic locking (issue #17; docs/decisions.md "Concurrent edits") -----------------------
+
+
+def etag_of(obj: Any) -> str:
+    """The ETag of an order, customer or article: its version as a strong entity tag
+    (``"3"``). It changes with every saved change of the record's own data, which is what
+    ``If-Match`` guards."""
+    return f'"{obj.version}"'
+
+
+def with_etag(obj: Any) -> tuple[Any, dict[str, str]]:
+    """A view's result with its ``ETag`` header (flask-smorest's (body, headers) tuple)."""
+    return obj, {"ETag": etag_of(obj)}
+
+
+def check_if_match(obj: Any) -> None:
+    """Refuse the change when ``If-Match`` is sent and names no current version of ``obj``
+    (412 ``precondition_failed``; nothing is written). ``*`` matches. Compared strongly, as
+    RFC 9110 asks for ``If-Match``: a weak ``W/"3"`` never matches. Without the header the
+    change is not checked (the last writer wins for clients that do not ask)."""
+    wanted = request.if_match
+    if not wanted:
+        return
+    if not wanted.contains(str(obj.version)):
+        raise PreconditionFailed(
+            _(
+                "Posten har ändrats sedan du hämtade den (If-Match %(sent)s, nu %(now)s). "
+                "Hämta den igen och gör om ändringen.",
+                sent=request.headers.get("If-Match", ""),
+                now=etag_of(obj),
+            )
+        )
+
+
+ETAG_HEADER = {
+    "ETag": {
+        "description": 'Postens version som stark entity tag, t.ex. "3". Skicka den i If-Match '
+        "när du ändrar posten.",
+        "schema": {"type": "string"},
+    }
+}
+
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'ETag från GET (t.ex. "3"). Ändringen görs bara om posten fortfarande har '
+    "den versionen, annars 412 och inget ändras. Utan If-Match kontrolleras inget: den som "
+    "sparar sist vinner (för klienter som inte frågar).",
+}
+
+PRECONDITION_FAILED_DOC = {
+    "description": "If-Match anger en version som inte längre är aktuell, eller någon annan "
+    "sparade samtidigt: inget har ändrats. Felkoden är precondition_failed.",
+}
+CONFLICT_DOC = {
+    "description": "Konflikt, bland annat edit_conflict: någon annan sparade samma post "
+    "samtidigt (utan If-Match), inget har ändrats.",
+}
+
+
+def patch_doc(what: str) -> dict[str, Any]:
+    """The OpenAPI description of a PATCH with optimistic locking (``@bp.doc(**patch_doc(…))``)."""
+    return {
+        "description": f"Ändra {what}. Skicka If-Match med ETag från GET för att inte skriva "
+        "över någon annans ändring (412 om den är inaktuell). Utan If-Match vinner den som "
+        "sparar sist. Svaret har den nya ETag.",
+        "parameters": [IF_MATCH_PARAMETER],
+        "responses": {"412": PRECONDITION_FAILED_DOC, "409": CONFLICT_DOC},
+    }

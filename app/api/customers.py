@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, or_, select
 
 from app.api.common import (
+    ETAG_HEADER,
     STAFF,
     BoundedList,
     Id,
@@ -18,13 +19,16 @@ from app.api.common import (
     PageArgs,
     Strict,
     authenticate_request,
+    check_if_match,
     get_or_404,
     length,
     non_negative,
     page_of,
     paginate,
+    patch_doc,
     require_roles,
     required_text,
+    with_etag,
 )
 from app.customers import services
 from app.customers.models import Customer, Facility, ServiceObject
@@ -165,16 +169,21 @@ class Customers(MethodView):
 
 @bp.route("/customers/<int:customer_id>")
 class CustomerById(MethodView):
-    @bp.response(200, CustomerSchema)
-    def get(self, customer_id: int) -> Customer:
-        return get_or_404(Customer, customer_id)
+    @bp.response(200, CustomerSchema, headers=ETAG_HEADER)
+    def get(self, customer_id: int) -> tuple[Customer, dict[str, str]]:
+        """En kund, med ETag (kundens version)."""
+        return with_etag(get_or_404(Customer, customer_id))
 
     @bp.arguments(CustomerUpdateSchema)
-    @bp.response(200, CustomerSchema)
-    def patch(self, data: dict, customer_id: int) -> Customer:
-        customer = services.update_customer(get_or_404(Customer, customer_id), data)
+    @bp.response(200, CustomerSchema, headers=ETAG_HEADER)
+    @bp.doc(**patch_doc("en kund. Kontakter och taggar som skickas ersätter kundens"))
+    def patch(self, data: dict, customer_id: int) -> tuple[Customer, dict[str, str]]:
+        """Ändra en kund."""
+        customer = get_or_404(Customer, customer_id)
+        check_if_match(customer)
+        services.update_customer(customer, data)
         db.session.commit()
-        return customer
+        return with_etag(customer)
 
     @require_roles(*STAFF)
     @bp.response(204)

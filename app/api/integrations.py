@@ -44,12 +44,26 @@ class IntegrationStateSchema(Loose):
     organisation_number = fields.String(allow_none=True)
     connected_at = fields.DateTime(allow_none=True)
     last_sync = fields.Raw(allow_none=True)
+    feed = fields.Dict(
+        metadata={
+            "description": "The change feed: state connected, polling (its socket is down; "
+            "changes come by polling) or stopped (no listener runs), since when, and why not."
+        }
+    )
     open_errors = fields.List(fields.Dict())
     registers = fields.List(fields.Dict())
 
 
 class IntegrationListSchema(Loose):
     items = fields.List(fields.Nested(IntegrationStateSchema))
+
+
+def _feed_status() -> dict[str, Any]:
+    from app.integrations.fortnox import feed
+
+    found = feed.status()
+    since = found["since"]
+    return {**found, "since": since.isoformat() if since else None}
 
 
 def _describe(integration: FortnoxIntegration) -> dict[str, Any]:
@@ -86,6 +100,7 @@ def _describe(integration: FortnoxIntegration) -> dict[str, Any]:
             if last
             else None
         ),
+        "feed": _feed_status(),
         "open_errors": [
             {
                 "id": e.id,
@@ -107,7 +122,7 @@ def _describe(integration: FortnoxIntegration) -> dict[str, Any]:
 
 
 @bp.route("/integrations/fortnox", methods=["GET"])
-@require_roles(Role.ADMIN, Role.OFFICE)
+@require_roles(Role.ADMIN)  # the same rule as the page Settings → Integration (issue #17)
 @bp.response(200, IntegrationListSchema)
 def list_integrations() -> dict[str, Any]:
     """Varje integration: läge (inactive, ok, error, syncing), senaste synk, öppna fel."""

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from app.api.common import (
+    ETAG_HEADER,
     BoundedList,
     Id,
     Loose,
@@ -18,12 +19,15 @@ from app.api.common import (
     Strict,
     authenticate_request,
     bounded,
+    check_if_match,
     current_api_user,
     length,
     non_negative,
     page_of,
     paginate,
+    patch_doc,
     required_text,
+    with_etag,
 )
 from app.auth.models import User
 from app.customers.services import get_related
@@ -249,17 +253,21 @@ class Orders(MethodView):
 
 @bp.route("/orders/<int:order_id>")
 class OrderById(MethodView):
-    @bp.response(200, OrderSchema)
-    def get(self, order_id: int) -> Order:
-        return _order(order_id)
+    @bp.response(200, OrderSchema, headers=ETAG_HEADER)
+    def get(self, order_id: int) -> tuple[Order, dict[str, str]]:
+        """En order, med ETag (orderns version)."""
+        return with_etag(_order(order_id))
 
     @bp.arguments(OrderUpdateSchema)
-    @bp.response(200, OrderSchema)
-    def patch(self, data: dict, order_id: int) -> Order:
+    @bp.response(200, OrderSchema, headers=ETAG_HEADER)
+    @bp.doc(**patch_doc("en order. Listor som skickas ersätter orderns listor"))
+    def patch(self, data: dict, order_id: int) -> tuple[Order, dict[str, str]]:
         """Ändra en order. Listor som skickas ersätter orderns listor."""
-        order = services.update_order(_order(order_id), data, by=current_api_user())
+        order = _order(order_id)
+        check_if_match(order)
+        services.update_order(order, data, by=current_api_user())
         db.session.commit()
-        return order
+        return with_etag(order)
 
 
 @bp.route("/orders/<int:order_id>/comments", methods=["POST"])

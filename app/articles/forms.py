@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.formfields import DecimalInput
@@ -40,6 +40,8 @@ class ArticleForm(FlaskForm):
     )
     active = BooleanField(_l("Aktiv"), default=True)
     hidden = BooleanField(_l("Dölj för inloggad kund och vid utskrift"))
+    # The article's version when the page was made (optimistic locking, app/locking.py).
+    version = HiddenField()
 
 
 def article_data(form: ArticleForm) -> dict[str, Any]:

@@ -4,11 +4,15 @@ field asks for."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy.orm.exc import StaleDataError
 
+from app import locking
 from app.articles import services
 from app.articles.export import articles_csv, articles_xlsx
 from app.articles.forms import ArticleForm, article_data
@@ -55,20 +59,51 @@ def _save(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("articles/form.html", form=form, article=article), status
+    data = article_data(form)
+    if article is not None and locking.is_stale(form.version.data, article.version):
+        # Someone else saved the article after this page was made (issue #17).
+        form.version.data = str(article.version)  # saving again overwrites, knowingly
+        conflict = _differences(form, article, data)
+        if conflict:
+            return _conflict(form, article, conflict)
     try:
         if article is None:
-            article = services.create_article(article_data(form))
+            article = services.create_article(data)
         else:
-            services.update_article(article, article_data(form))
+            services.update_article(article, data)
+        db.session.commit()
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         leftovers = apply_errors(form, exc.fields)
         return render_template(
             "articles/form.html", form=form, article=article, leftovers=leftovers
         ), 422
-    db.session.commit()
+    except StaleDataError:  # a save committed between reading the article and writing it
+        db.session.rollback()
+        assert article is not None  # a new article has no version to lose
+        form.version.data = str(article.version)
+        return _conflict(form, article, _differences(form, article, data))
     flash(_("Artikeln %(number)s är sparad.", number=article.article_number), "success")
     return redirect(url_for(".index", q=article.article_number))
+
+
+def _differences(
+    form: ArticleForm, article: Article, data: dict[str, Any]
+) -> list[locking.SavedValue]:
+    """What is saved on ``article`` now where it differs from the form's ``data``."""
+    return locking.differing(
+        form,
+        [
+            (name, value, getattr(article, name), getattr(article, name))
+            for name, value in data.items()
+        ],
+    )
+
+
+def _conflict(
+    form: ArticleForm, article: Article, conflict: list[locking.SavedValue]
+) -> ResponseReturnValue:
+    return render_template("articles/form.html", form=form, article=article, conflict=conflict), 409
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])

@@ -33,6 +33,7 @@ def create_article(data: dict) -> Article:
             setattr(article, field, data[field])
     db.session.add(article)
     db.session.flush()
+    _push_to_fortnox(article)
     return article
 
 
@@ -44,7 +45,18 @@ def update_article(article: Article, data: dict) -> Article:
         if field in data:
             setattr(article, field, data[field])
     db.session.flush()
+    _push_to_fortnox(article)
     return article
+
+
+def _push_to_fortnox(article: Article) -> None:
+    """An article saved here may go to Fortnox at once, through the push outbox
+    (fortnox-settings.md §8: ``sync_updated_articles``, never under
+    ``disable_article_creation``). A sync from Fortnox writes articles in bulk, not through
+    this service, so it never pushes back."""
+    from app.integrations.fortnox.pushing import queue_article
+
+    queue_article(article)
 
 
 def find_article_by_number(number: str) -> Article | None:

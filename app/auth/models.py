@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Date, ForeignKey, String, true
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -53,12 +53,27 @@ class User(UserMixin, Model):
         Boolean, default=True, server_default=true()
     )
     last_login_refresh_on: Mapped[date | None] = mapped_column(Date)
+    # Part of the id Flask-Login keeps in the session and the remember-me cookie (`get_id`):
+    # raising it ends every session of the user, copied cookies included (sign-out, a new
+    # password).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     subgroup: Mapped[Subgroup | None] = relationship()
 
     def set_password(self, password: str) -> None:
+        """Store a hash of `password`; every session signed in with the old one ends."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie of this user stops working (once flushed)."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self) -> str:
+        """Flask-Login's id of the user in the session and the remember-me cookie: the row's
+        id and the session version (`app.auth.services.load_user` checks both)."""
+        return f"{self.id}:{self.session_version or 0}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -78,6 +93,20 @@ class User(UserMixin, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
+
+
+class LoginThrottle(Model):
+    """Failed sign-ins of one (e-mail address, client address) pair, or of one client address
+    (app/auth/throttle.py). Kept in the database so every gunicorn worker sees them; the key
+    is a hash, so no typed address (nor a password typed into the wrong field) is stored."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Model):

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -17,12 +17,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import refresh
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from app.auth import throttle
 from app.auth.forms import (
     ROLE_LABELS,
     LoginForm,
@@ -40,54 +41,73 @@ from app.auth.services import (
     create_api_token,
     create_subgroup,
     create_user,
-    normalise_email,
+    end_sessions,
     revoke_api_token,
     set_locale,
     update_user,
 )
-from app.extensions import db, limiter
+from app.extensions import db
 from app.formfields import select_choices
 from app.web import admin_required, paginate
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_key() -> str:
-    """Throttle failed sign-ins per e-mail address (so a botnet can't spread the guesses)."""
-    return "login:" + normalise_email(request.form.get("email"))
+def safe_next(target: str | None) -> str | None:
+    """`next` when it is a path of this app, else None (the caller goes to the start page).
+    Never an open redirect, and never a 500: no other host or scheme (`//host`, `/\\host`,
+    which browsers read as `//host`), and no control characters (a CR/LF would split the
+    Location header)."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in target) or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_THROTTLE"]
+def _wait_message(seconds: int) -> str:
+    return ngettext(
+        "Vänta %(num)d sekund innan du försöker igen.",
+        "Vänta %(num)d sekunder innan du försöker igen.",
+        seconds,
+    )
 
 
-def _failed(response) -> bool:  # type: ignore[no-untyped-def]
-    # Only failed attempts count: a successful sign-in redirects.
-    return response.status_code != 302
+def _throttled(form: LoginForm, seconds: int) -> ResponseReturnValue:
+    """The sign-in form again, with the e-mail address kept and the time to wait (429)."""
+    form.password.errors = [*form.password.errors, _wait_message(seconds)]
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"], deduct_when=_failed)
-@limiter.limit(
-    lambda: "30 per 15 minutes", methods=["POST"], deduct_when=_failed
-)  # per client address
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        keys = throttle.keys_for(form.email.data or "", request.remote_addr)
+        wait = throttle.seconds_to_wait(keys)
+        if wait:
+            # Not even looked at: no guess is tried while waiting, right or wrong.
+            return _throttled(form, wait)
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            throttle.record_success(keys)
             login_user(user, remember=bool(form.remember.data))
             db.session.commit()
             from app.integrations.health import refresh_on_login
 
             refresh_on_login(user)  # the first sign-in of the day fetches from Fortnox
-            target = request.args.get("next") or ""
-            # Only local paths: never an open redirect.
-            if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-                target = url_for("main.index")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+        throttle.record_failure(keys)
+        db.session.commit()
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
         return render_template("auth/login.html", form=form), 401
     status = 422 if request.method == "POST" else 200
@@ -97,6 +117,10 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> ResponseReturnValue:
+    # Every session of this user ends, on every device, copied cookies and remember-me
+    # cookies included (docs/decisions.md "Sessions").
+    end_sessions(current_user)
+    db.session.commit()
     logout_user()
     flash(_("Du är utloggad."), "info")
     return redirect(url_for("auth.login"))
@@ -233,6 +257,10 @@ def _save_user(form: UserForm, user: User | None) -> ResponseReturnValue:
         form[exc.field].errors = [*form[exc.field].errors, _(exc.message)]
         return render_template("auth/user_form.html", form=form, user=user), 422
     db.session.commit()
+    if form.password.data and user.id == current_user.id:
+        # A new password ends every session of the user; the admin who set their own stays
+        # signed in here (a new session with the new version), nowhere else.
+        login_user(user)
     flash(_("Användaren %(name)s är sparad.", name=user.name), "success")
     return redirect(url_for(".users"))
 

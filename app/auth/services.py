@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import ApiToken, Role, Subgroup, User
 from app.extensions import db
@@ -58,7 +61,18 @@ def check_email(email: str | None) -> str:
 
 
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    """Flask-Login's loader for the id in the session or the remember-me cookie
+    (`User.get_id`: "<id>:<session version>"). A session from before the user's last
+    sign-out or password change, or in an older form, is no session: None."""
+    user_id_text, sep, version_text = (user_id or "").partition(":")
+    if not (sep and user_id_text.isdigit() and version_text.isdigit()):
+        return None
+    if len(user_id_text) > 10 or len(version_text) > 10:
+        return None
+    user = db.session.get(User, int(user_id_text))
+    if user is None or user.session_version != int(version_text):
+        return None
+    return user
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -67,10 +81,28 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made the way users' passwords are (`PASSWORD_HASH_METHOD`), to check unknown
+    addresses against: the answer then takes as long as for a known one."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with this e-mail and password, else None."""
+    """Return the active user with this e-mail and password, else None.
+
+    The password is checked in every case — against a dummy hash for an unknown address, and
+    before looking at `active` — so how long this takes tells nobody which addresses exist."""
     user = find_user_by_email(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
 
@@ -153,7 +185,7 @@ def update_user(
     if password:
         if len(password) < 8:
             raise UserError("password", _("Lösenordet måste ha minst 8 tecken."))
-        user.set_password(password)
+        change_password(user, password)
     set_locale(user, locale)
     user.email = email
     user.name = name.strip()
@@ -164,6 +196,21 @@ def update_user(
     user.active = active
     db.session.flush()
     return user
+
+
+def change_password(user: User, password: str) -> None:
+    """A new password: every session and remember-me cookie of `user` ends
+    (`User.set_password`), and so do the user's personal API tokens — whoever knew the old
+    password could have made one (docs/decisions.md "Sessions")."""
+    user.set_password(password)
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db.session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Sign-out: every session of `user` ends, on every device (API tokens stay)."""
+    user.end_sessions()
+    db.session.flush()
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -59,6 +59,8 @@ class CustomerForm(AddressMixin, FlaskForm):
     contacts = FieldList(
         FormField(ContactForm), max_entries=MAX_CONTACTS + 1, validators=[at_most(MAX_CONTACTS)]
     )
+    # The customer's version when the page was made (optimistic locking, app/locking.py).
+    version = HiddenField()
 
 
 class FacilityForm(AddressMixin, FlaskForm):

@@ -12,11 +12,14 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
+    Integer,
     Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,6 +65,10 @@ class Customer(Model):
     custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking (issue #17), as on Order: a stale save raises StaleDataError.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     subgroup: Mapped[Subgroup | None] = relationship()
     contacts: Mapped[list[ContactPerson]] = relationship(
@@ -71,6 +78,21 @@ class Customer(Model):
         back_populates="customer", cascade="all, delete-orphan", order_by="Facility.id"
     )
     tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, order_by="Tag.name")
+
+
+# Look-ups, searches and the register's order at a real company's size (issue #18; migration
+# 0010): a customer number is looked up as lower(customer_number) = …; the register and the
+# customer field search lower(…) LIKE '%…%' (PostgreSQL: trigram indexes); the register lists
+# by name.
+Index("ix_customers_customer_number_lower", func.lower(Customer.customer_number))
+Index("ix_customers_name_id", Customer.name, Customer.id)
+for _column in ("name", "customer_number", "city"):
+    Index(
+        f"ix_customers_{_column}_trgm",
+        func.lower(getattr(Customer, _column)).label(f"{_column}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_column}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 
 class ContactPerson(Model):

@@ -9,11 +9,13 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Form
 
+from app import locking
 from app.auth.models import Subgroup, User
 from app.customers import services
 from app.customers.forms import (
@@ -26,11 +28,12 @@ from app.customers.forms import (
 )
 from app.customers.models import Customer, Facility, ServiceObject
 from app.customfields.models import CustomFieldEntity
+from app.customfields.services import clean_custom_fields
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
 from app.integrations.models import CustomerChange
-from app.orders.models import Order
+from app.orders.services import search_orders
 from app.web import apply_errors, paginate, staff_required
 
 bp = Blueprint("customers", __name__)
@@ -80,8 +83,9 @@ def search() -> ResponseReturnValue:
 @login_required
 def detail(customer_id: int) -> ResponseReturnValue:
     customer = db.get_or_404(Customer, customer_id)
+    # The one scoped order query: a technician sees only their subgroup's orders here too.
     orders = db.session.scalars(
-        select(Order).where(Order.customer_id == customer.id).order_by(Order.id.desc()).limit(10)
+        search_orders(current_user, {"customer_id": customer.id}).limit(10)
     ).all()
     changes, change_users = _history(customer)
     return render_template(
@@ -149,6 +153,7 @@ def _customer_form(customer: Customer | None) -> Any:
                     {"id": c.id, "name": c.name, "phone": c.phone, "email": c.email}
                     for c in customer.contacts
                 ],
+                "version": customer.version,
             },
         )
     subgroups = db.session.scalars(select(Subgroup).order_by(Subgroup.name))
@@ -205,15 +210,66 @@ def edit(customer_id: int) -> ResponseReturnValue:
         return _render_customer_form(form, customer, 422 if form.is_submitted() else 200)
     data = customer_data(form)
     data.setdefault("customer_number", "")  # required when editing: the service says so
+    if locking.is_stale(form.version.data, customer.version):
+        # Someone else saved the customer after this page was made (issue #17).
+        form.version.data = str(customer.version)  # saving again overwrites, knowingly
+        conflict = _customer_differences(form, customer, data)
+        if conflict:
+            return _render_customer_form(form, customer, 409, conflict=conflict)
     try:
         services.update_customer(customer, data)
+        db.session.commit()
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         leftovers = apply_errors(form, exc.fields)
         return _render_customer_form(form, customer, 422, leftovers=leftovers)
-    db.session.commit()
+    except StaleDataError:  # a save committed between reading the customer and writing it
+        db.session.rollback()
+        form.version.data = str(customer.version)
+        conflict = _customer_differences(form, customer, data)
+        return _render_customer_form(form, customer, 409, conflict=conflict)
     flash(_("Kunden är sparad."), "success")
     return redirect(url_for(".detail", customer_id=customer.id))
+
+
+def _customer_differences(
+    form: Any, customer: Customer, data: dict[str, Any]
+) -> list[locking.SavedValue]:
+    """What is saved on ``customer`` now where it differs from the form's ``data``."""
+    saved_tags = [tag.name for tag in customer.tags]
+    saved_contacts = [(c.name, c.phone, c.email) for c in customer.contacts]
+    fields: list[tuple[str, Any, Any, Any]] = [
+        (name, data.get(name), getattr(customer, name), getattr(customer, name))
+        for name in CUSTOMER_ATTRS
+        if name != "subgroup_id"
+    ]
+    fields += [
+        (
+            "subgroup_id",
+            data.get("subgroup_id"),
+            customer.subgroup_id,
+            customer.subgroup.name if customer.subgroup else None,
+        ),
+        ("tags", sorted(set(data.get("tags") or [])), sorted(saved_tags), saved_tags),
+        (
+            "contacts",
+            [(c["name"], c.get("phone"), c.get("email")) for c in data.get("contacts") or []],
+            saved_contacts,
+            [", ".join(part for part in contact if part) for contact in saved_contacts],
+        ),
+    ]
+    saved_fields = customer.custom_fields or {}
+    for name, value in (data.get("custom_fields") or {}).items():
+        try:
+            typed = clean_custom_fields(CustomFieldEntity.CUSTOMER, {name: value}).get(name)
+        except ValidationFailed:
+            typed = value
+        fields.append(
+            (f"custom_fields.{name}", typed, saved_fields.get(name), saved_fields.get(name))
+        )
+    labels = {"contacts": _("Kontaktpersoner")}
+    labels.update({f"custom_fields.{name}": name for name in data.get("custom_fields") or {}})
+    return locking.differing(form, fields, labels)
 
 
 @bp.route("/customers/<int:customer_id>/delete", methods=["POST"])

@@ -4,6 +4,7 @@ Services take explicit arguments, change models and flush; the caller commits.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from app import i18n
 from app.auth.models import Subgroup
@@ -25,6 +27,7 @@ from app.customers.models import (
 )
 from app.customfields.models import CustomFieldEntity
 from app.customfields.services import clean_custom_fields
+from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 
@@ -145,6 +148,7 @@ def create_customer(data: dict) -> Customer:
     db.session.add(customer)
     _apply_customer(customer, data)
     db.session.flush()
+    _push_to_fortnox(customer, tags_added=data.get("tags") or [])
     return customer
 
 
@@ -155,9 +159,21 @@ def update_customer(customer: Customer, data: dict) -> Customer:
             raise ValidationFailed.field("customer_number", _("Obligatoriskt fält."))
         _check_customer_number(number, exclude_id=customer.id)
         customer.customer_number = number
+    tags_before = {t.name for t in customer.tags} if "tags" in data else set()
     _apply_customer(customer, data)
     db.session.flush()
+    added = {t.name for t in customer.tags} - tags_before if "tags" in data else set()
+    _push_to_fortnox(customer, tags_added=added)
     return customer
+
+
+def _push_to_fortnox(customer: Customer, *, tags_added: Iterable[str]) -> None:
+    """A customer saved here may go to Fortnox at once, through the push outbox
+    (fortnox-settings.md §8: ``sync_updated_customers``, ``customer_sync_tag``). A sync from
+    Fortnox writes customers in bulk, not through this service, so it never pushes back."""
+    from app.integrations.fortnox.pushing import queue_customer
+
+    queue_customer(customer, tags_added=tags_added)
 
 
 def _apply_customer(customer: Customer, data: dict) -> None:
@@ -175,6 +191,11 @@ def _apply_customer(customer: Customer, data: dict) -> None:
         _set_tags(customer, data["tags"] or [])
     if "contacts" in data:
         _set_contacts(customer, data["contacts"] or [])
+    if customer.id is not None and ("tags" in data or "contacts" in data):
+        # Tags and contacts are rows of their own: touch the customer so its version is bumped
+        # (and checked) when only they change (optimistic locking, issue #17).
+        customer.updated_at = utcnow()
+        flag_modified(customer, "updated_at")
 
 
 def delete_customer(customer: Customer) -> None:

@@ -47,7 +47,7 @@ from app.auth.models import Role, Subgroup, User
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.i18n import local_today
-from app.integrations.fortnox import services, sync
+from app.integrations.fortnox import feed, services, sync
 from app.integrations.fortnox.sending import SEND_OPERATION
 from app.integrations.models import (
     FortnoxIntegration,
@@ -103,6 +103,7 @@ TRIGGER_LABELS = {
     "manual": _l("Manuell"),
     "scheduled": _l("Schemalagd"),
     "first_login": _l("Första inloggningen"),
+    "feed": _l("Ändringsflöde"),
 }
 RUN_STATUS_LABELS = {
     SyncRunStatus.RUNNING: _l("Pågår"),
@@ -561,6 +562,7 @@ def settings_context(integration: FortnoxIntegration) -> dict[str, Any]:
         "running_run": views[0] if running is not None else None,
         "last_run": views[-1] if last is not None else None,
         "implemented": implemented_parts(),
+        "feed": feed.status(),
     }
 
 
@@ -642,6 +644,7 @@ def error_page(error_id: int) -> ResponseReturnValue:
         back=back or url_for("orders.index"),
         is_send=error.operation == SEND_OPERATION,
         is_token=error.operation in (services.TOKEN_OPERATION, "connection"),
+        is_feed=error.operation == feed.FEED_OPERATION,
     )
 
 
@@ -670,6 +673,26 @@ def resolve(error_id: int) -> ResponseReturnValue:
         flash(_("Problemet är markerat som åtgärdat."), "success")
     target = _local_target(request.form.get("next"))
     return redirect(target or url_for(".error_page", error_id=error.id))
+
+
+@bp.post("/integration/errors/<int:error_id>/restart-feed")
+@staff_required
+def restart_feed(error_id: int) -> ResponseReturnValue:
+    """ "Uppdatera" on a change-feed error: the listener reconnects now instead of waiting
+    for its next try; a connection that works resolves the error by itself."""
+    error, _integration = _error_or_404(error_id)
+    if feed.request_restart():
+        flash(_("Ändringsflödet ansluts igen. Det tar några sekunder."), "success")
+    else:
+        flash(
+            _(
+                "Ändringsflödet körs inte på servern (flask fortnox feed). Ändringar kommer "
+                "med timsynkningen tills driften har startat det."
+            ),
+            "error",
+        )
+    db.session.commit()
+    return redirect(url_for(".error_page", error_id=error.id))
 
 
 # --- syncs from the pages -------------------------------------------------------------------------

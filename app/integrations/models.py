@@ -196,6 +196,52 @@ class SyncCursor(Model):
     ok: Mapped[bool] = mapped_column(default=True)
 
 
+class FeedOffset(Model):
+    """Where the change feed is in one Fortnox topic (FACTS.md §8): the offset of the last
+    event handled. The feed's connection is one for all tenants, so the offsets are too; a
+    restart replays from here (docs/sync.md "Change feed")."""
+
+    __tablename__ = "fortnox_feed_offsets"
+
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    offset: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class FeedState(Model):
+    """The change feed's work for one integration: the parts events asked to sync (kept until
+    a run of them starts, so a listener that dies loses none), and the fallback poll's turn."""
+
+    __tablename__ = "fortnox_feed_states"
+
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("fortnox_integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    pending: Mapped[list] = mapped_column(JSON, default=list)
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    events: Mapped[int] = mapped_column(Integer, default=0)  # events handled, duplicates too
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    poll_round: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeedListener(Model):
+    """The change feed's listener (one row, id 1): which process holds the connection (a
+    lease, so a second listener waits as a standby), whether the socket is up and why not, and
+    "Uppdatera" asked from the pages."""
+
+    __tablename__ = "fortnox_feed_listener"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    connected: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+    restart_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class RegisterItem(Model):
     """A row of a register kept in Fortnox and synced here: cost centers, terms of delivery,
     ways of delivery (per integration: two subgroups may use two Fortnox companies)."""
@@ -318,6 +364,60 @@ class FortnoxSend(Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()
+    integration: Mapped[FortnoxIntegration] = relationship()
+
+
+class PushStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to send by the time it ran: the record or its rule is gone
+
+
+class FortnoxRegisterPush(Model):
+    """The outbox of registers going to Fortnox (fortnox-settings.md §8): a customer or an
+    article changed here, recorded in the same transaction as the change
+    (:mod:`app.integrations.fortnox.pushing`). At most one pending push per integration, kind
+    and key: saving a record ten times before it is sent gives one push, which sends the
+    record as it is when the job runs."""
+
+    __tablename__ = "fortnox_register_pushes"
+    __table_args__ = (
+        Index(
+            "uq_fortnox_register_pushes_pending",
+            "integration_id",
+            "kind",
+            "key",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_fortnox_register_pushes_key", "integration_id", "kind", "key"),
+        Index("ix_fortnox_register_pushes_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("fortnox_integrations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # "customer" | "article"
+    key: Mapped[str] = mapped_column(String(100))  # our customer or article number
+    status: Mapped[PushStatus] = mapped_column(
+        str_enum(PushStatus, "register_push_status"), default=PushStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # As on FortnoxSend: the worker holding the push until lease_until, its claim checked on
+    # every write; next_attempt_at: when a retry is due.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error_code: Mapped[str | None] = mapped_column(String(30))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     integration: Mapped[FortnoxIntegration] = relationship()
 
 

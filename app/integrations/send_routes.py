@@ -31,7 +31,7 @@ from app.integrations.fortnox import sending, services
 from app.integrations.fortnox.errors import FortnoxError
 from app.orders.forms import FORTNOX_LABELS
 from app.orders.models import FortnoxState, Order
-from app.orders.services import STATUS_LABELS, ensure_access, visible_orders
+from app.orders.services import ensure_access, visible_orders
 from app.web import paginate
 
 bp = Blueprint("fortnox_send", __name__)
@@ -155,7 +155,7 @@ def _state_of(order: Order) -> dict[str, Any]:
         "label": str(FORTNOX_LABELS[order.fortnox_state]),
         "in_progress": order.fortnox_state in IN_PROGRESS,
         "status": order.status.value,
-        "status_label": _(STATUS_LABELS[order.status]),
+        "status_label": str(order.status.label),
         "document_type": order.fortnox_document_type,
         "document_number": order.fortnox_document_number,
         "invoice_number": order.fortnox_invoice_number,

@@ -6,23 +6,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.orders.forms import FORTNOX_LABELS, KIND_LABELS
+from app.orders.forms import FORTNOX_LABELS
 from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
-from app.orders.services import STATUS_LABELS, visible_orders
+from app.orders.services import visible_orders
 
 bp = Blueprint("main", __name__)
 
 
 @bp.app_template_global()
 def status_label(status: OrderStatus) -> str:
-    return _(STATUS_LABELS[status])
+    return str(status.label)
 
 
 @bp.app_template_global()
@@ -32,14 +31,13 @@ def fortnox_label(state: FortnoxState) -> str:
 
 @bp.app_template_global()
 def kind_label(kind: OrderKind) -> str:
-    return str(KIND_LABELS[kind])
+    return str(kind.label)
 
 
 @bp.app_context_processor
 def inject_app() -> dict[str, Any]:
-    # Templates ask `'integrations.settings' in current_app.view_functions` before linking to
-    # pages another package may or may not have registered; <html lang> needs the locale.
-    return {"current_app": current_app, "get_locale": get_locale}
+    # <html lang> needs the locale.
+    return {"get_locale": get_locale}
 
 
 @bp.app_template_filter("money")

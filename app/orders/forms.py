@@ -40,20 +40,6 @@ from app.formfields import (
 from app.limits import MAX_ACTIONS, MAX_ARTICLE_ROWS, MAX_SERVICE_OBJECTS
 from app.orders.models import FortnoxState, OrderKind, OrderStatus
 
-KIND_LABELS = {
-    OrderKind.SERVICE: _l("Serviceorder"),
-    OrderKind.WORK: _l("Arbetsorder"),
-    OrderKind.SALES: _l("Försäljningsorder"),
-}
-# The same words as services.STATUS_LABELS, marked here so the catalogue holds them.
-STATUS_TEXTS = {
-    OrderStatus.DRAFT: _l("Utkast"),
-    OrderStatus.IN_PROGRESS: _l("Pågående"),
-    OrderStatus.READY: _l("Klar för fakturering"),
-    OrderStatus.SENT: _l("Skickad"),
-    OrderStatus.INVOICED: _l("Fakturerad"),
-    OrderStatus.CANCELLED: _l("Makulerad"),
-}
 # What the button moving an order to a status says.
 STATUS_BUTTONS = {
     OrderStatus.DRAFT: _l("Tillbaka till utkast"),
@@ -166,7 +152,7 @@ class OrderFilterForm(CustomerChoiceMixin, FlaskForm):
 class NewOrderForm(CustomerChoiceMixin, FlaskForm):
     kind = SelectField(
         _l("Ordertyp"),
-        choices=select_choices(KIND_LABELS.items()),
+        choices=select_choices((kind, kind.label) for kind in OrderKind),
         validators=[DataRequired(_l("Välj ordertyp."))],
     )
     facility_id = SelectField(_l("Anläggning"), coerce=optional_int)
@@ -305,6 +291,9 @@ class OrderForm(CustomerChoiceMixin, FlaskForm):
         render_kw={"rows": 2},
     )
     confirm_unsign = BooleanField(_l("Ja, ta bort signaturen och spara ändringarna"))
+    # The order's version when the page was made (optimistic locking, issue #17): a save from
+    # a page someone else has saved over since is refused with both versions shown.
+    version = HiddenField()
 
 
 def action_data(form: ActionForm) -> dict[str, Any]:

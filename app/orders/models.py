@@ -8,17 +8,21 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
@@ -27,6 +31,7 @@ from app.auth.models import Subgroup, User
 from app.customers.models import ContactPerson, Customer, Facility, ServiceObject
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import Model
+from app.orders import words
 
 
 def new_send_reference() -> str:
@@ -44,7 +49,12 @@ class OrderKind(enum.StrEnum):
     @property
     def prefix(self) -> str:
         """The display prefix: SO service order, AO work order, FO sales order."""
-        return {"service": "SO", "work": "AO", "sales": "FO"}[self.value]
+        return words.KIND_PREFIX[self.value]
+
+    @property
+    def label(self) -> LazyString:
+        """What the pages call the kind ("Serviceorder"), in the user's language."""
+        return _l(words.KIND_WORD[self.value])
 
 
 class OrderStatus(enum.StrEnum):
@@ -54,6 +64,11 @@ class OrderStatus(enum.StrEnum):
     SENT = "sent"
     INVOICED = "invoiced"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> LazyString:
+        """What the pages call the status ("Klar för fakturering"), in the user's language."""
+        return _l(words.STATUS_WORD[self.value])
 
 
 class FortnoxState(enum.StrEnum):
@@ -132,6 +147,13 @@ class Order(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking (issue #17): every UPDATE of the row checks the version it was read
+    # with and raises StaleDataError when someone else saved first. Shown as the API's ETag
+    # and carried by the order page's form; the services touch the order when only its rows
+    # change, so that bumps it too.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     customer: Mapped[Customer] = relationship()
     facility: Mapped[Facility | None] = relationship()
@@ -165,6 +187,18 @@ class Order(Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+
+# The order search at a real company's size (issue #18; migration 0010): a number, or
+# lower(…) LIKE '%…%' on these columns (PostgreSQL: trigram indexes; services.search_orders).
+Index("ix_orders_number", Order.number)
+for _column in ("customer_order_number", "orderer", "description"):
+    Index(
+        f"ix_orders_{_column}_trgm",
+        func.lower(getattr(Order, _column)).label(f"{_column}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_column}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 
 class Action(Model):

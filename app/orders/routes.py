@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.articles.services import articles_by_numbers
@@ -36,13 +37,12 @@ from app.customers.services import customer_label, service_object_choices
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
+from app.locking import SavedValue, shown
 from app.mail import MailDeliveryError, writes_files
 from app.orders import services
 from app.orders.forms import (
     FORTNOX_LABELS,
-    KIND_LABELS,
     STATUS_BUTTONS,
-    STATUS_TEXTS,
     ActionForm,
     ArticleRowForm,
     NewOrderForm,
@@ -74,8 +74,8 @@ def _subgroup_choices(empty: str) -> list[SelectChoice]:
 def _filter_form(*, mine: bool) -> OrderFilterForm:
     form = OrderFilterForm(formdata=request.args)
     everything = _("Alla")
-    form.kind.choices = select_choices([("", everything), *KIND_LABELS.items()])
-    form.status.choices = select_choices([("", everything), *STATUS_TEXTS.items()])
+    form.kind.choices = select_choices([("", everything), *((k, k.label) for k in OrderKind)])
+    form.status.choices = select_choices([("", everything), *((s, s.label) for s in OrderStatus)])
     # The customer filter searches like the order pages' customer field; an unknown or
     # ambiguous text shows its error and filters on nothing (an id alone is trusted).
     if form.customer_id.data or form.customer_query.data or form.customer_pick.data:
@@ -297,6 +297,7 @@ def _initial(order: Order, custom_class: type) -> dict[str, Any]:
             {"service_object_id": s.service_object_id, "operating_hours": s.operating_hours}
             for s in order.service_objects
         ],
+        "version": order.version,
     }
 
 
@@ -409,6 +410,14 @@ def detail(order_id: int) -> ResponseReturnValue:
         return _render(order, form, 422, invalid=True)
 
     data = services.strip_unchanged_work(order, order_data(form))
+    if _posted_version(form) != order.version:
+        # The page is older than the order: someone else saved meanwhile (issue #17).
+        form.version.data = str(order.version)  # saving again overwrites, knowingly
+        changed = services.saved_differently(order, data)
+        if changed:
+            return _conflict(order, form, changed)
+        # Nothing typed differs from what is saved now (say, only the Fortnox state moved):
+        # saving overwrites no one's work, so it goes on.
     work_changed = any(name in data for name in services.WORK_LISTS)
     if order.is_signed and work_changed and op != "sign" and not form.confirm_unsign.data:
         # A signature never covers work it did not see: ask before clearing it.
@@ -432,20 +441,89 @@ def detail(order_id: int) -> ResponseReturnValue:
         elif op.startswith("status:"):
             target = _status(op.removeprefix("status:"))
             services.change_status(order, target, by=current_user)
-            message = _("Status: %(status)s.", status=STATUS_TEXTS[target])
+            message = _("Status: %(status)s.", status=target.label)
             anchor = "status"
         elif op == "comment":
             services.add_comment(order, form.comment.data, by=current_user)
             message, anchor = _("Kommentaren är sparad."), "kommentarer"
+        db.session.commit()
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         leftovers = apply_errors(form, exc.fields, aliases={"text": "comment"})
         return _render(order, form, 422, invalid=True, leftovers=leftovers, message=exc.message)
-    db.session.commit()
+    except StaleDataError:
+        # Someone else's save was committed between reading the order and writing it.
+        db.session.rollback()
+        form.version.data = str(order.version)
+        fresh = services.strip_unchanged_work(order, order_data(form))
+        return _conflict(order, form, services.saved_differently(order, fresh))
     if recipient is not None:
         return _send_protocol(order, form, recipient)
     flash(message, "success")
     return redirect(url_for(".detail", order_id=order.id, _anchor=anchor))
+
+
+def _posted_version(form: OrderForm) -> int | None:
+    """The order version the page was made from (None: missing or not a number)."""
+    raw = (form.version.data or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def _conflict(order: Order, form: OrderForm, changed: list[str]) -> ResponseReturnValue:
+    """The order page again (409) after a stale save: what this user typed stays in the
+    form, which now carries the current version, and beside it "Sparat av någon annan": the
+    saved value of every field that differs from what was typed."""
+    return _render(order, form, 409, conflict=_saved_values(order, form, changed))
+
+
+def _saved_values(order: Order, form: OrderForm, changed: list[str]) -> list[SavedValue]:
+    """The fields in ``changed`` (``services.saved_differently``) as saved on ``order``."""
+
+    def name_of(obj: Any) -> str | None:
+        return obj.name if obj is not None else None
+
+    header: dict[str, Any] = {
+        "customer_id": lambda: customer_label(order.customer),
+        "facility_id": lambda: name_of(order.facility),
+        "contact_id": lambda: name_of(order.contact),
+        "assigned_user_id": lambda: name_of(order.assigned_user),
+        "subgroup_id": lambda: name_of(order.subgroup),
+    }
+    lists: dict[str, tuple[str, Any]] = {
+        "actions": (
+            _("Åtgärder"),
+            lambda: [f"{shown(a.date)} · {a.hours} h · {a.description}" for a in order.actions],
+        ),
+        "article_rows": (
+            _("Artikelrader"),
+            lambda: [
+                f"{r.article.article_number} {r.description or r.article.name} · "
+                f"{shown(r.quantity)} {r.unit or ''} · {shown(r.price)}"
+                for r in order.article_rows
+            ],
+        ),
+        "service_objects": (
+            _("Serviceobjekt och drifttid"),
+            lambda: [
+                f"{s.service_object.name} · {shown(s.operating_hours)} h"
+                for s in order.service_objects
+            ],
+        ),
+    }
+    result = []
+    for name in changed:
+        if name.startswith("custom_fields."):
+            label = name.removeprefix("custom_fields.")
+            lines = [shown((order.custom_fields or {}).get(label))]
+        elif name in lists:
+            label, read = lists[name]
+            lines = read() or [_("Inga rader")]
+        else:
+            field = "customer_query" if name == "customer_id" else name  # the one with a label
+            label = str(form[field].label.text) if field in form else name
+            lines = [shown(header[name]() if name in header else getattr(order, name))]
+        result.append(SavedValue(name, label, lines))
+    return result
 
 
 def _send_protocol_of_locked(order: Order, form: OrderForm) -> ResponseReturnValue:
@@ -550,9 +628,7 @@ def _status(value: str) -> OrderStatus:
 def _comment_on_locked(order: Order, form: OrderForm, op: str) -> ResponseReturnValue:
     """A sent, invoiced or cancelled order takes comments only."""
     if op != "comment":
-        raise Conflict(
-            _("Ordern är %(status)s och kan inte ändras.", status=STATUS_TEXTS[order.status])
-        )
+        raise Conflict(_("Ordern är %(status)s och kan inte ändras.", status=order.status.label))
     try:
         services.add_comment(order, form.comment.data or "", by=current_user)
     except ValidationFailed as exc:

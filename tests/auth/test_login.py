@@ -57,15 +57,18 @@ def test_inactive_user_cannot_sign_in(client, make_user):
 
 def test_login_is_throttled_after_repeated_failures(client, make_user):
     user = make_user("admin")
-    for _ in range(5):
-        assert (
-            client.post("/login", data={"email": user.email, "password": "nope-nope"}).status_code
-            == 401
-        )
-    # Even the right password is refused while throttled.
+    assert (
+        client.post("/login", data={"email": user.email, "password": "nope-nope"}).status_code
+        == 401
+    )
+    # Straight after a failure even the right password is not looked at: the form again, the
+    # address kept, and how long to wait.
     blocked = client.post("/login", data={"email": user.email, "password": "secret-password"})
     assert blocked.status_code == 429
-    assert "För många försök" in blocked.get_data(as_text=True)
+    html = blocked.get_data(as_text=True)
+    assert "Vänta 1 sekund innan du försöker igen." in html
+    assert f'value="{user.email}"' in html
+    assert blocked.headers["Retry-After"] == "1"
     # Another account is not affected by this address's failures.
     other = make_user("admin")
     ok = client.post("/login", data={"email": other.email, "password": "secret-password"})
@@ -122,14 +125,28 @@ def test_next_parameter_never_redirects_off_site(client, make_user):
     assert response.headers["Location"] == "/"
 
 
-def test_session_cookie_is_httponly_samesite_and_secure_in_production():
+def test_session_cookie_is_httponly_samesite_and_secure_in_production(make_user):
+    """The cookies a sign-in sets carry production's flags: Config's, not TestConfig's, which
+    turns Secure off for plain HTTP."""
     from app.config import Config
 
-    assert Config.SESSION_COOKIE_HTTPONLY is True
-    assert Config.SESSION_COOKIE_SAMESITE == "Lax"
-    app = make_app(SESSION_COOKIE_SECURE=True)
-    with app.test_request_context():
-        assert app.config["SESSION_COOKIE_SECURE"] is True
+    flags = {
+        f"{cookie}_COOKIE_{flag}": getattr(Config, f"{cookie}_COOKIE_{flag}")
+        for cookie in ("SESSION", "REMEMBER")
+        for flag in ("SECURE", "HTTPONLY", "SAMESITE")
+    }
+    production = make_app(**flags)
+    user = make_user("admin")
+
+    response = production.test_client().post(
+        "/login", data={"email": user.email, "password": "secret-password", "remember": "y"}
+    )
+
+    assert response.status_code == 302
+    set_cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):  # Flask's and Flask-Login's names
+        cookie_flags = {part.strip().lower() for part in set_cookies[name].split(";")[1:]}
+        assert {"secure", "httponly", "samesite=lax"} <= cookie_flags, set_cookies[name]
 
 
 def test_production_config_refuses_to_start_without_secret_key():

@@ -3,7 +3,6 @@ order, whatever fails (fortnox-settings.md §2, §7; integration-health.md "Per 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
 from fortnox_sandbox.testing import serve
 from tests import factories
+from tests.conftest import work_off
 from tests.fortnox_world import connect_to_sandbox
 
 
@@ -389,36 +389,18 @@ def test_send_is_refused_with_a_reason(api, connect, ready_order, role, status, 
     assert reload(order.id).fortnox_state == FortnoxState.NOT_SENT
 
 
-def test_send_through_a_real_rq_worker(app, api, sandbox, tenant, connect, ready_order):
-    from redis import Redis
-    from rq import SimpleWorker
-
-    from app.jobs import RQQueue
-
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("REDIS_URL is not set (CI needs Redis)")
-        pytest.skip("REDIS_URL not set")
-    Redis.from_url(url).ping()
-    queue = RQQueue(url, name=f"test-send-{os.getpid()}")
-    previous = app.extensions["jobs"]
-    app.extensions["jobs"] = queue
-    try:
-        connect()
-        order = ready_order()
-        office = api("office")
-        response = office.post(f"/orders/{order.id}/send")
-        assert response.status_code == 202
-        assert reload(order.id).fortnox_state == FortnoxState.QUEUED
-        SimpleWorker([queue.queue], connection=queue.connection).work(burst=True)
-        order = reload(order.id)
-        assert order.fortnox_state == FortnoxState.SENT
-        assert office.get(f"/jobs/{response.json['job_id']}").json["status"] == "finished"
-        assert len(documents(sandbox, tenant)) == 1
-    finally:
-        app.extensions["jobs"] = previous
-        queue.queue.delete(delete_jobs=True)
+def test_send_through_a_real_rq_worker(api, sandbox, tenant, connect, ready_order, rq_queue):
+    connect()
+    order = ready_order()
+    office = api("office")
+    response = office.post(f"/orders/{order.id}/send")
+    assert response.status_code == 202
+    assert reload(order.id).fortnox_state == FortnoxState.QUEUED
+    work_off(rq_queue)
+    order = reload(order.id)
+    assert order.fortnox_state == FortnoxState.SENT
+    assert office.get(f"/jobs/{response.json['job_id']}").json["status"] == "finished"
+    assert len(documents(sandbox, tenant)) == 1
 
 
 def test_the_sweeper_resumes_a_send_whose_worker_died(

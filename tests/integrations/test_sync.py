@@ -158,7 +158,7 @@ def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(api, co
     db.session.commit()
     refused = run(api, "cost_centers", expect=409)
     assert refused["error"]["code"] == "sync_running"
-    state = api("office").get("/integrations/fortnox").json["items"][0]
+    state = api("admin").get("/integrations/fortnox").json["items"][0]
     assert state["state"] == "syncing"
 
 

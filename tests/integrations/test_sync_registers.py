@@ -298,10 +298,12 @@ def test_customers_come_in_and_existing_ones_stay_without_sync_updated_customers
 def test_sync_updated_customers_overwrites_field_by_field_and_keeps_the_history(
     api, client, login, sandbox, tenant, connect
 ):
-    connect(sync_updated_customers=True)
+    # Ours from before the integration was connected: saving it now would send it to Fortnox
+    # (sync_updated_customers, tests/integrations/test_register_push.py).
     mine = factories.customer(
         customer_number="1", name="Gammalt namn AB", city="Umeå", phone="070-000 00"
     )
+    connect(sync_updated_customers=True)
     run(api, "customers")
     done = last_run()
     assert done.counts["customers"]["updated"] == 1 and done.counts["customers"]["created"] == 2

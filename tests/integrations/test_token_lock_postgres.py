@@ -30,7 +30,6 @@ def app_config(sandbox):
         "FORTNOX_API_URL": sandbox.api_url,
         "FORTNOX_OAUTH_URL": sandbox.oauth_url,
         "REDIS_URL": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 

@@ -251,7 +251,6 @@ def soak_config(database_url: str, redis_url: str, sandbox: SandboxServer, secre
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": redis_url,
             "JOBS_INLINE": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
             "FORTNOX_API_URL": sandbox.api_url,
             "FORTNOX_OAUTH_URL": sandbox.oauth_url,
             "FORTNOX_SEND_LEASE_SECONDS": LEASE_SECONDS,

@@ -79,6 +79,7 @@ def order_form(order: Any, **overrides: Any) -> dict[str, Any]:
         "customer_name": "",
         "comment": "",
         "confirm_unsign": "",
+        "version": str(order.version),  # the page's hidden field (optimistic locking)
     }
     data.update(overrides)
     return data

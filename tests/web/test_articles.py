@@ -69,7 +69,13 @@ def test_office_creates_and_edits_an_article(client, login):
     assert field_value(edit, "price") == "129,50"
     client.post(
         f"/articles/{article.id}/edit",
-        data={"article_number": "2001", "name": "Kilrem XPZ", "price": "140", "hidden": "y"},
+        data={
+            "article_number": "2001",
+            "name": "Kilrem XPZ",
+            "price": "140",
+            "hidden": "y",
+            "version": str(article.version),
+        },
     )
     db.session.refresh(article)
     assert (article.name, article.price, article.active, article.hidden) == (

@@ -121,6 +121,7 @@ def test_editing_a_customer_updates_contacts_in_place(client, login):
             "active": "y",
             "contacts-0-id": str(anna.id),
             "contacts-0-name": "Anna Ek-Berg",
+            "version": str(customer.version),
         },
     )
     assert response.status_code == 302
@@ -133,7 +134,8 @@ def test_editing_requires_a_customer_number(client, login):
     customer = factories.customer(name="Verkstads AB")
     login("office")
     response = client.post(
-        f"/customers/{customer.id}/edit", data={"customer_number": "", "name": "Verkstads AB"}
+        f"/customers/{customer.id}/edit",
+        data={"customer_number": "", "name": "Verkstads AB", "version": str(customer.version)},
     )
     assert response.status_code == 422
     assert 'id="customer_number-error">Obligatoriskt fält.' in response.get_data(as_text=True)

@@ -11,11 +11,12 @@ fortnox = AppGroup("fortnox", help="Fortnox-integrationen.")
 @fortnox.command("sweep")
 @click.option("--limit", default=200, show_default=True, help="At most this many sends.")
 def sweep_command(limit: int) -> None:
-    """Put sends that are due back on the queue: retries whose time has come and sends whose
-    worker died (lease run out). Harmless when run twice."""
-    from app.integrations.fortnox.sending import sweep
+    """Put sends and register pushes that are due back on the queue: retries whose time has
+    come and those whose worker died (lease run out). Harmless when run twice."""
+    from app.integrations.fortnox import pushing, sending
 
-    click.echo(f"Enqueued {sweep(limit=limit)} send(s).")
+    click.echo(f"Enqueued {sending.sweep(limit=limit)} send(s).")
+    click.echo(f"Enqueued {pushing.sweep(limit=limit)} register push(es).")
 
 
 @fortnox.command("sync")
@@ -63,3 +64,23 @@ def sync_command(parts: tuple[str, ...], subgroup: str | None, full: bool, wait:
         click.echo(line["text"])
     if result["status"] != "finished":
         raise click.ClickException(f"Sync run {run.id} {result['status']}.")
+
+
+@fortnox.command("feed")
+def feed_command() -> None:
+    """Listen to Fortnox's change notifications (one connection for every connected
+    integration) and sync what changed; polls while the socket is down. Runs until SIGTERM or
+    Ctrl-C. Run one per deployment; a second one waits as a standby (docs/sync.md)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from app.integrations.fortnox.feed import Listener, feed_url
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Listening to {feed_url(app.config)} (Ctrl-C stops).")
+    Listener(app).run(stop)

@@ -33,28 +33,15 @@ from app.integrations.fortnox.snapshot import (
     ServiceObjectSnapshot,
     UserSnapshot,
 )
+from app.orders.words import KIND_PREFIX, KIND_WORD, STATUS_WORD
 
 _Date = date  # the type, for annotations inside classes with a `date` field
 
 DocumentType = Literal["Order", "Invoice"]
 
-# fortnox-settings.md §2: prefix of our order number per order kind.
-KIND_PREFIX: Mapping[str, str] = {"service": "SO", "work": "AO", "sales": "FO"}
-# §4 summary_in_order_text: the word that names the kind.
-KIND_WORD: Mapping[str, str] = {
-    "service": "Serviceorder",
-    "work": "Arbetsorder",
-    "sales": "Försäljningsorder",
-}
-# §4 include_sales_order_status / domain: statuses in Swedish.
-STATUS_WORD: Mapping[str, str] = {
-    "draft": "Utkast",
-    "in_progress": "Pågående",
-    "ready": "Klar för fakturering",
-    "sent": "Skickad",
-    "invoiced": "Fakturerad",
-    "cancelled": "Makulerad",
-}
+# Our order number's prefix per kind (§2), the word that names the kind (§4
+# summary_in_order_text) and the statuses (§4 include_sales_order_status): Swedish whatever the
+# user's language, from app/orders/words.py — the words the enums' labels translate.
 # §5: custom-field names that hold "Er referens", in order of preference (compared casefolded).
 YOUR_REFERENCE_FIELDS = ("er referens", "referens")
 # §4: sales-order custom fields that carry delivery codes.

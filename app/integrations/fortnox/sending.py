@@ -538,6 +538,11 @@ def customer_payload(customer: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value}
 
 
+def article_payload(article: Any) -> dict[str, Any]:
+    """Our article as a Fortnox article (FACTS.md §6: Description 1–200)."""
+    return {"ArticleNumber": article.article_number, "Description": article.name[:200]}
+
+
 def _ensure_articles(client: Any, context: _Context) -> None:
     """Every article on the document exists in Fortnox; missing ones are created from our
     register unless ``disable_article_creation``."""
@@ -571,9 +576,7 @@ def _ensure_articles(client: Any, context: _Context) -> None:
                 )
             )
         try:
-            client.create_article(
-                {"ArticleNumber": article.article_number, "Description": article.name[:200]}
-            )
+            client.create_article(article_payload(article))
         except FortnoxUncertainError as uncertain:
             try:
                 client.get_article(number)  # created after all?

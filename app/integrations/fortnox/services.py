@@ -295,7 +295,8 @@ def rate_limiter_for(integration_id: int) -> RateLimiter:
 
 def client_for(integration: FortnoxIntegration, **overrides: Any) -> FortnoxClient:
     """The one place a Fortnox client is built: config, decrypted tokens, shared lock and
-    limiter. `overrides` go to the client (tests pass clocks)."""
+    limiter. `overrides` replace any of the client's arguments (tests pass clocks; the connect
+    flow's probe passes the tokens it has just been given)."""
     config = current_app.config
     options: dict[str, Any] = {
         "api_url": config["FORTNOX_API_URL"],
@@ -307,7 +308,7 @@ def client_for(integration: FortnoxIntegration, **overrides: Any) -> FortnoxClie
     }
     if "lock" not in overrides:
         options["lock"] = lock_for(integration.id)
-    return FortnoxClient(**options, **overrides)
+    return FortnoxClient(**{**options, **overrides})
 
 
 # --- the connect flow -------------------------------------------------------------------------
@@ -405,15 +406,8 @@ def finish_connect(
     integration = get_or_create_integration(record.subgroup_id)
     from app.integrations.fortnox.tokens import MemoryTokenStore
 
-    probe = FortnoxClient(
-        api_url=config["FORTNOX_API_URL"],
-        oauth_url=config["FORTNOX_OAUTH_URL"],
-        client_id=config["FORTNOX_CLIENT_ID"],
-        client_secret=config["FORTNOX_CLIENT_SECRET"],
-        token_store=MemoryTokenStore(tokens),
-        lock=ThreadLock(),
-        rate_limiter=rate_limiter_for(integration.id),
-    )
+    # The new tokens are not stored until the company information has been read.
+    probe = client_for(integration, token_store=MemoryTokenStore(tokens), lock=ThreadLock())
     try:
         company = probe.company_information()
         tokens = probe.tokens()  # in case the probe had to refresh

@@ -3,7 +3,7 @@
 The mapping (``mapping.map_order``) reads nothing but these values: they are built from the
 database models in one place, before mapping, so the mapping stays pure and testable. Field
 names mirror spec/domain-and-api.md. All collections are tuples or read-only mappings, so a
-snapshot is immutable and hashable; money and quantities are ``Decimal``.
+snapshot is immutable; money and quantities are ``Decimal``.
 
 Conventions for builders: an absent text is ``""`` (never ``None``); an absent relation is
 ``None``; custom-field values are texts (convert numbers and dates with ``str``); lists keep the
@@ -23,13 +23,13 @@ OrderStatus = Literal["draft", "in_progress", "ready", "sent", "invoiced", "canc
 
 
 class FrozenDict(Mapping[str, str]):
-    """A read-only, hashable ``str -> str`` mapping (the custom fields of an entity)."""
+    """A read-only ``str -> str`` mapping (the custom fields of an entity). Not hashable:
+    nothing hashes a snapshot that holds one (customer, facility, order)."""
 
-    __slots__ = ("_data", "_hash")
+    __slots__ = ("_data",)
 
     def __init__(self, data: Mapping[str, str] | None = None) -> None:
         self._data: dict[str, str] = dict(data or {})
-        self._hash: int | None = None
 
     def __getitem__(self, key: str) -> str:
         return self._data[key]
@@ -39,11 +39,6 @@ class FrozenDict(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._data)
-
-    def __hash__(self) -> int:
-        if self._hash is None:
-            self._hash = hash(frozenset(self._data.items()))
-        return self._hash
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
