@@ -37,6 +37,7 @@ from bench_sync_articles import (  # noqa: E402
     database,
     sandbox_server,
     say,
+    timed_sync,
 )
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
@@ -48,7 +49,6 @@ from app.customers.services import create_customer  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.integrations.fortnox import sync  # noqa: E402
 from app.integrations.models import (  # noqa: E402
-    FortnoxIntegration,
     FortnoxSend,
     SendStatus,
     SyncCursor,
@@ -134,21 +134,6 @@ def sent_orders_here(integration_id: int, count: int) -> None:
     db.session.commit()
 
 
-def status_back(sandbox: SandboxServer, integration_id: int) -> tuple[SyncRun, float, list]:
-    integration = db.session.get(FortnoxIntegration, integration_id)
-    assert integration is not None
-    run = sync.start_sync(integration, ["invoice_status"], trigger="manual", by=None)
-    db.session.commit()
-    sandbox.clear_requests()
-    started = time.monotonic()
-    sync.run_sync(run.id)
-    elapsed = time.monotonic() - started
-    db.session.expire_all()
-    done = db.session.get(SyncRun, run.id)
-    assert done is not None
-    return done, elapsed, [c for c in sandbox.requests_log() if c["path"].startswith("/3/")]
-
-
 def report(title: str, done: SyncRun, elapsed: float, calls: list, limit: int) -> None:
     counts = (done.counts or {}).get("invoice_status", {})
     paths = Counter(f"{call['method']} {call['path']}" for call in calls)
@@ -191,10 +176,10 @@ def main() -> None:
                 made = sandbox.accountant("POST", f"tenants/{tenant}/orders/{n}/invoice")
                 invoice = made.json()["Invoice"]["DocumentNumber"]
                 sandbox.accountant("POST", f"tenants/{tenant}/invoices/{invoice}/send")
-            done, elapsed, calls = status_back(sandbox, integration_id)
+            done, elapsed, calls = timed_sync(sandbox, integration_id, "invoice_status")
             report(f"{CHANGED} changed", done, elapsed, calls, CALL_LIMIT)
             time.sleep(FORTNOX_WINDOW + 0.5)  # let the window pass: the next run's own cost
-            done, elapsed, calls = status_back(sandbox, integration_id)
+            done, elapsed, calls = timed_sync(sandbox, integration_id, "invoice_status")
             report("nothing changed since", done, elapsed, calls, 2)
             db.session.remove()
             db.engine.dispose()

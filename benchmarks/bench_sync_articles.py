@@ -118,10 +118,13 @@ def connect(sandbox: SandboxServer, tenant: int) -> int:
     return connect_to_sandbox(sandbox, tenant).id
 
 
-def timed_sync(sandbox: SandboxServer, integration_id: int) -> tuple[SyncRun, float, list]:
+def timed_sync(
+    sandbox: SandboxServer, integration_id: int, part: str = "articles"
+) -> tuple[SyncRun, float, list]:
+    """Run one ``part`` of a sync; returns the run, its seconds and its Fortnox calls."""
     integration = db.session.get(FortnoxIntegration, integration_id)
     assert integration is not None
-    run = sync.start_sync(integration, ["articles"], trigger="manual", by=None)
+    run = sync.start_sync(integration, [part], trigger="manual", by=None)
     db.session.commit()
     sandbox.clear_requests()
     started = time.monotonic()

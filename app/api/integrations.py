@@ -15,7 +15,6 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.integrations.fortnox import services, sync
 from app.integrations.models import FortnoxIntegration
-from app.integrations.routes import redirect_uri
 
 bp = Blueprint(
     "api_integrations", __name__, url_prefix="/api/v1", description="Fortnox-integrationen"
@@ -165,7 +164,9 @@ class Settings(MethodView):
 def connect(data: dict) -> dict[str, str]:
     """Starta anslutningen: öppna authorize_url i en webbläsare; callbacken avslutar den."""
     url = services.start_connect(
-        by=current_api_user(), subgroup_id=data.get("subgroup_id"), redirect_uri=redirect_uri()
+        by=current_api_user(),
+        subgroup_id=data.get("subgroup_id"),
+        redirect_uri=services.redirect_uri(),
     )
     db.session.commit()
     return {"authorize_url": url}

@@ -236,7 +236,7 @@ class Orders(MethodView):
         """Ordrar, sidvis. Tekniker ser sin undergrupps ordrar."""
         # The same query path as the order list page (services.search_orders).
         query = services.search_orders(current_api_user(), args)
-        return paginate(query, args, options=services.DETAIL_OPTIONS)
+        return paginate(query, args, options=services.API_LIST_OPTIONS)
 
     @bp.arguments(OrderSchema)
     @bp.response(201, OrderSchema)

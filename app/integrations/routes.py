@@ -40,14 +40,6 @@ from app.integrations.fortnox.settings import DEFINITIONS_BY_KEY, GROUPS
 bp = Blueprint("integrations", __name__)
 
 
-def redirect_uri() -> str:
-    """Where Fortnox sends the admin back; FORTNOX_REDIRECT_URI must match the one
-    registered for the Fortnox app when it is set."""
-    return current_app.config.get("FORTNOX_REDIRECT_URI") or url_for(
-        "integrations.callback", _external=True
-    )
-
-
 @bp.before_request
 def admins_only() -> None:
     if request.endpoint == "integrations.callback":
@@ -121,7 +113,7 @@ def save_settings() -> ResponseReturnValue:
 @login_required
 def connect() -> ResponseReturnValue:
     url = services.start_connect(
-        by=current_user, subgroup_id=_subgroup_id(), redirect_uri=redirect_uri()
+        by=current_user, subgroup_id=_subgroup_id(), redirect_uri=services.redirect_uri()
     )
     db.session.commit()
     return redirect(url)
@@ -136,7 +128,7 @@ def callback() -> ResponseReturnValue:
             code=request.args.get("code"),
             error=request.args.get("error"),
             by=by,
-            redirect_uri=redirect_uri(),
+            redirect_uri=services.redirect_uri(),
         )
     except services.ConnectError as exc:
         db.session.commit()  # the state is spent either way; nothing else changed

@@ -19,9 +19,9 @@ from flask import Response, current_app, g, render_template, send_file
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.i18n import local_today
 from app.orders.models import Action, ArticleRow, Order
 from app.settings.services import protocol_shows_prices
-from app.web import local_today
 
 
 @dataclass(frozen=True)

@@ -658,13 +658,8 @@ LIST_OPTIONS = (
     selectinload(Order.facility),
     selectinload(Order.assigned_user),
 )
-DETAIL_OPTIONS = (
-    joinedload(Order.customer),
-    joinedload(Order.facility),
-    joinedload(Order.assigned_user),
-    joinedload(Order.contact),
-    joinedload(Order.signed_by),
-    joinedload(Order.subgroup),
+# Each order's rows and what they show (by IN (…) of the orders' ids: never per order).
+ROW_OPTIONS = (
     selectinload(Order.actions).joinedload(Action.technician),
     selectinload(Order.article_rows).options(
         joinedload(ArticleRow.article),
@@ -673,6 +668,24 @@ DETAIL_OPTIONS = (
     ),
     selectinload(Order.service_objects).joinedload(OrderServiceObject.service_object),
     selectinload(Order.comments).joinedload(Comment.author),
+)
+DETAIL_OPTIONS = (
+    joinedload(Order.customer),
+    joinedload(Order.facility),
+    joinedload(Order.assigned_user),
+    joinedload(Order.contact),
+    joinedload(Order.signed_by),
+    joinedload(Order.subgroup),
+    *ROW_OPTIONS,
+)
+# The API's list: what DETAIL_OPTIONS reads, the orders' own references loaded by IN (…)
+# after the page's query like LIST_OPTIONS (a join is made for every row a deep page skips).
+API_LIST_OPTIONS = (
+    *LIST_OPTIONS,
+    selectinload(Order.contact),
+    selectinload(Order.signed_by),
+    selectinload(Order.subgroup),
+    *ROW_OPTIONS,
 )
 
 

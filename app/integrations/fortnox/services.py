@@ -293,6 +293,16 @@ def rate_limiter_for(integration_id: int) -> RateLimiter:
         return _local_limiters.setdefault(integration_id, InProcessRateLimiter())
 
 
+def redirect_uri() -> str:
+    """Where Fortnox sends the admin back after consent (the web page and the API ask the
+    same); FORTNOX_REDIRECT_URI must match the one registered for the Fortnox app when set."""
+    from flask import url_for
+
+    return current_app.config.get("FORTNOX_REDIRECT_URI") or url_for(
+        "integrations.callback", _external=True
+    )
+
+
 def client_for(integration: FortnoxIntegration, **overrides: Any) -> FortnoxClient:
     """The one place a Fortnox client is built: config, decrypted tokens, shared lock and
     limiter. `overrides` replace any of the client's arguments (tests pass clocks; the connect
