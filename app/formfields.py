@@ -11,8 +11,9 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations
-from wtforms import BooleanField, Field, Form, FormField, StringField
+from wtforms import BooleanField, Field, Form, FormField, PasswordField, StringField
 from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
@@ -22,13 +23,40 @@ from app.customfields.models import CustomFieldDefinition, CustomFieldEntity, Cu
 from app.customfields.services import definitions_for
 
 
+def strip_text(value: Any) -> Any:
+    """What was typed, without the white space around it (tabs, NEL, non-breaking spaces)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _bind_stripped(unbound_field: Any, form: Form, options: dict[str, Any]) -> Field:
+    """Every text field strips what was typed before it is validated, so a length or
+    "required" check sees what will be stored (issue #17 "Blank values pass"); passwords are
+    taken as typed."""
+    field_class = unbound_field.field_class
+    if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+        filters = [strip_text, *unbound_field.kwargs.get("filters", ())]
+        options = {**options, "filters": filters}
+    return unbound_field.bind(form=form, **options)  # type: ignore[no-any-return]
+
+
+class StrippedForm(FlaskForm):
+    """The base of every page form: a FlaskForm (CSRF) whose text fields strip first."""
+
+    class Meta:
+        def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
+            return _bind_stripped(unbound_field, form, options)
+
+
 class SubForm(Form):
     """A row inside a FieldList. Not a FlaskForm (one CSRF token per page is enough), but its
-    built-in messages are translated like a FlaskForm's."""
+    built-in messages are translated like a FlaskForm's, and its text fields strip first."""
 
     class Meta:
         def get_translations(self, form: Form) -> Any:
             return translations
+
+        def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
+            return _bind_stripped(unbound_field, form, options)
 
 
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.formfields import DecimalInput
+from app.formfields import DecimalInput, StrippedForm
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(StrippedForm):
     article_number = StringField(
         _l("Artikelnummer"),
         validators=[

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.models import Role
 from app.auth.services import UserError, check_email
-from app.formfields import optional_int, select_choices
+from app.formfields import StrippedForm, optional_int, select_choices
 
 
 class UserEmail:
@@ -21,7 +21,7 @@ class UserEmail:
             raise ValidationError(_l("Ange en giltig e-postadress.")) from None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(StrippedForm):
     # Nothing about the address's form is checked: signing in only looks the user up
     # (normalised), so any address a user was created with can sign in.
     email = EmailField(
@@ -41,7 +41,7 @@ ROLE_LABELS = {
 LOCALE_CHOICES = select_choices([("sv", _l("Svenska")), ("en", _l("Engelska"))])
 
 
-class UserForm(FlaskForm):
+class UserForm(StrippedForm):
     name = StringField(
         _l("Namn"),
         validators=[
@@ -74,7 +74,7 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("Aktiv"), default=True)
 
 
-class SubgroupForm(FlaskForm):
+class SubgroupForm(StrippedForm):
     name = StringField(
         _l("Namn"),
         validators=[
@@ -84,11 +84,11 @@ class SubgroupForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(StrippedForm):
     locale = SelectField(_l("Språk"), choices=LOCALE_CHOICES)
 
 
-class LoginRefreshForm(FlaskForm):
+class LoginRefreshForm(StrippedForm):
     """ "Hämta från Fortnox vid första inloggningen varje dag" (admin and office)."""
 
     fortnox_refresh_on_login = BooleanField(
@@ -96,7 +96,7 @@ class LoginRefreshForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(StrippedForm):
     token_name = StringField(
         _l("Vad används token till?"),
         validators=[Length(max=120, message=_l("Högst 120 tecken."))],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,7 +17,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from app.formfields import DecimalInput, SubForm, at_most, custom_field_values, optional_int
+from app.formfields import (
+    DecimalInput,
+    StrippedForm,
+    SubForm,
+    at_most,
+    custom_field_values,
+    optional_int,
+)
 from app.limits import MAX_CONTACTS
 
 
@@ -44,7 +50,7 @@ class AddressMixin:
     country = StringField(_l("Land"), validators=[_max(100)])
 
 
-class CustomerForm(AddressMixin, FlaskForm):
+class CustomerForm(AddressMixin, StrippedForm):
     customer_number = StringField(_l("Kundnummer"), validators=[_max(20)])
     name = StringField(_l("Namn"), validators=[DataRequired(_l("Fyll i kundens namn.")), _max(200)])
     organisation_number = StringField(_l("Organisationsnummer"), validators=[_max(30)])
@@ -63,13 +69,13 @@ class CustomerForm(AddressMixin, FlaskForm):
     version = HiddenField()
 
 
-class FacilityForm(AddressMixin, FlaskForm):
+class FacilityForm(AddressMixin, StrippedForm):
     name = StringField(
         _l("Namn"), validators=[DataRequired(_l("Fyll i anläggningens namn.")), _max(200)]
     )
 
 
-class ServiceObjectForm(FlaskForm):
+class ServiceObjectForm(StrippedForm):
     name = StringField(
         _l("Namn"), validators=[DataRequired(_l("Fyll i serviceobjektets namn.")), _max(200)]
     )

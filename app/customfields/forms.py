@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.customfields.models import CustomFieldEntity, CustomFieldType
-from app.formfields import select_choices
+from app.formfields import StrippedForm, select_choices
 
 ENTITY_LABELS = {
     CustomFieldEntity.CUSTOMER: _l("Kund"),
@@ -25,7 +24,7 @@ TYPE_LABELS = {
 }
 
 
-class CustomFieldForm(FlaskForm):
+class CustomFieldForm(StrippedForm):
     entity = SelectField(_l("Gäller"), choices=select_choices(ENTITY_LABELS.items()))
     name = StringField(
         _l("Fältets namn"),

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
+from app.formfields import StrippedForm
 from app.integrations.fortnox.settings import SETTING_DEFINITIONS
 
 
@@ -28,7 +29,7 @@ def settings_form_class() -> type[FlaskForm]:
             attrs[d.key] = TextAreaField(d.label, description=d.help)
         else:
             attrs[d.key] = StringField(d.label, description=d.help)
-    return type("FortnoxSettingsForm", (FlaskForm,), attrs)
+    return type("FortnoxSettingsForm", (StrippedForm,), attrs)
 
 
 def submitted_changes(form: FlaskForm) -> dict[str, object]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -31,6 +30,7 @@ from app.customers.services import CustomerChoice, choose_customer, customer_lab
 from app.formfields import (
     DecimalInput,
     LocalDateField,
+    StrippedForm,
     SubForm,
     at_most,
     custom_field_values,
@@ -133,7 +133,7 @@ class CustomerChoiceMixin:
         return [(c.id, customer_label(c)) for c in choice.candidates] if choice else []
 
 
-class OrderFilterForm(CustomerChoiceMixin, FlaskForm):
+class OrderFilterForm(CustomerChoiceMixin, StrippedForm):
     """The order list's search and filters (a GET form: no CSRF token)."""
 
     class Meta:
@@ -149,7 +149,7 @@ class OrderFilterForm(CustomerChoiceMixin, FlaskForm):
     fortnox_state = SelectField(_l("Fortnox"), validate_choice=False)
 
 
-class NewOrderForm(CustomerChoiceMixin, FlaskForm):
+class NewOrderForm(CustomerChoiceMixin, StrippedForm):
     kind = SelectField(
         _l("Ordertyp"),
         choices=select_choices((kind, kind.label) for kind in OrderKind),
@@ -239,7 +239,7 @@ class ReadingForm(SubForm):
     )
 
 
-class OrderForm(CustomerChoiceMixin, FlaskForm):
+class OrderForm(CustomerChoiceMixin, StrippedForm):
     facility_id = SelectField(_l("Anläggning"), coerce=optional_int)
     contact_id = SelectField(_l("Kontaktperson"), coerce=optional_int)
     orderer = StringField(

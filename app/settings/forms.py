@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from app.formfields import StrippedForm
 
-class ProtocolSettingsForm(FlaskForm):
+
+class ProtocolSettingsForm(StrippedForm):
     show_prices = BooleanField(_l("Visa priser på protokollet"))

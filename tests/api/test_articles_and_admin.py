@@ -161,3 +161,31 @@ def test_an_oversized_body_is_refused_with_413_json_before_parsing(api):
     )
     assert response.status_code == 413
     assert response.json["error"]["code"] == "too_large"
+
+
+def test_the_openapi_document_describes_the_error_body_the_api_sends(client, api):
+    """Every operation's error response is ``{"error": {"code", "message", "fields"}}`` — the
+    body the API really sends — not flask-smorest's own shape (issue #17)."""
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert schemas["Error"]["required"] == ["error"]
+    detail = schemas["ErrorDetail"]["properties"]
+    assert set(detail) == {"code", "message", "fields"}
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]
+    assert default["schema"] == {"$ref": "#/components/schemas/Error"}
+    # And the API answers in that shape.
+    answer = api("admin").get("/customers/2147483647")
+    assert answer.status_code == 404
+    assert set(answer.json) == {"error"} and set(answer.json["error"]) <= set(detail)
+
+
+def test_a_patch_without_a_body_is_a_400_and_changes_nothing(api):
+    admin = api("admin")
+    created = admin.post("/customers", json={"name": "Orörd AB"}).json
+    for raw in (b"", b"  \n"):
+        response = admin.patch(
+            f"/customers/{created['id']}", data=raw, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "bad_request"
+    assert admin.get(f"/customers/{created['id']}").json["name"] == "Orörd AB"

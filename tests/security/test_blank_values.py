@@ -58,3 +58,32 @@ def test_a_password_is_taken_as_sent(api, client):
     assert created.status_code == 201, created.json
     signed_in = client.post("/login", data={"email": "tea@example.com", "password": password})
     assert signed_in.status_code == 302
+
+
+def test_web_forms_strip_before_they_check_length_and_required(client, login):
+    """The web forms strip every text field before validating it (app/formfields.py
+    StrippedForm): 50 characters with spaces around are 50, a tab alone is empty."""
+    from sqlalchemy import select
+
+    from app.articles.models import Article
+    from app.extensions import db
+
+    login("office")
+    fifty = "A" * 50
+    saved = client.post(
+        "/articles/new",
+        data={
+            "article_number": f"  {fifty}\t",
+            "name": "\u0085Kilrem ",
+            "unit": " st",
+            "price": "1",
+        },
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    article = db.session.scalars(select(Article)).one()
+    assert (article.article_number, article.name, article.unit) == (fifty, "Kilrem", "st")
+    refused = client.post(
+        "/articles/new", data={"article_number": "\t", "name": "Filter", "price": "1"}
+    )
+    assert refused.status_code == 422  # the form again, with the message; nothing stored
+    assert db.session.scalar(select(db.func.count()).select_from(Article)) == 1
