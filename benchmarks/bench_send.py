@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -93,21 +93,27 @@ def say(message: str) -> None:
 
 
 @contextmanager
-def database() -> Iterator[str]:
-    """A PostgreSQL database of the benchmark's own, dropped afterwards."""
-    server = make_url(SERVER_URL)
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A PostgreSQL database ``name`` of a benchmark's own on ``server_url``, dropped
+    afterwards; yields its URL."""
+    server = make_url(server_url)
     if not server.drivername.startswith("postgresql"):
         raise SystemExit(f"the benchmark needs PostgreSQL, not {server.drivername}")
     engine = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield server.set(database=DATABASE).render_as_string(hide_password=False)
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+def database() -> AbstractContextManager[str]:
+    """This benchmark's database on BENCH_DATABASE_URL's server."""
+    return postgres_database(SERVER_URL, DATABASE)
 
 
 @contextmanager

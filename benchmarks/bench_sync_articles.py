@@ -36,8 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_send import postgres_database  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -69,19 +70,8 @@ def database() -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="ordna-bench-sync-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
         return
-    server = make_url(SERVER_URL)
-    if not server.drivername.startswith("postgresql"):
-        raise SystemExit(f"BENCH_SYNC_DATABASE_URL must be PostgreSQL, not {server.drivername}")
-    engine = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    try:
-        yield server.set(database=DATABASE).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        engine.dispose()
+    with postgres_database(SERVER_URL, DATABASE) as url:
+        yield url
 
 
 def seed_articles(sandbox: SandboxServer, tenant: int, count: int) -> None:

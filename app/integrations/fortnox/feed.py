@@ -78,6 +78,7 @@ TOPIC_PARTS: dict[str, tuple[str, ...]] = {
 # While the socket is down: one of these per poll, in turn (each at most two list calls).
 POLL_ROUNDS: tuple[tuple[str, ...], ...] = (("invoice_status",), ("customers", "articles"))
 LEASE = timedelta(seconds=60)
+RENEW_EVERY = 15.0  # seconds between renewals of a lease held (a write, not one a second)
 STALE = timedelta(minutes=2)  # a listener without a heartbeat this long is not running
 RECONNECT_PAUSES = (5, 10, 20, 40, 80, 160, 300)  # seconds, then 300 each time
 TENANTS_EVERY = 30.0  # seconds between looks for integrations connected or gone
@@ -179,6 +180,7 @@ class Listener:
         self.last_tenant_check = -TENANTS_EVERY
         self.last_prune = 0.0
         self.holding = False
+        self.renewed = 0.0
         self.wait = 1.0  # seconds a round waits on the socket for events
 
     @property
@@ -233,6 +235,8 @@ class Listener:
     # -- the lease: one listener holds the connection
 
     def hold_lease(self) -> bool:
+        if self.holding and self.clock() - self.renewed < RENEW_EVERY:
+            return True
         now = _now()
         taken = db.session.execute(
             update(FeedListener)
@@ -267,6 +271,7 @@ class Listener:
                 self.holding = False
                 return False
         db.session.commit()
+        self.renewed = self.clock()
         if not self.holding:
             self.holding = True
             row = db.session.get(FeedListener, LISTENER_ID)
