@@ -10,15 +10,28 @@ THIRDPARTY_STAMP := $(THIRDPARTY_VENV)/.installed
 export FLASK_APP := wsgi.py
 LINT_PATHS := $(wildcard app fortnox_sandbox tests benchmarks scripts)
 
-.PHONY: run test soak lint format bench bench-scale clean translations extract-messages thirdparty
+.PHONY: run test soak lint format bench bench-scale clean translations extract-messages thirdparty lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# requirements-dev.txt is the lock of requirements-dev.in (which includes requirements.in): every
+# package, pip itself included, at an exact version with its hashes (`make lock` writes it).
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+# pip-compile keeps the versions already in the output file unless the .in file needs others
+# (`--upgrade-package NAME` via PIP_COMPILE_ARGS moves one). The machine's pip index and
+# find-links settings stay out of the files.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
+
+## make lock: recompile requirements.txt and requirements-dev.txt (exact pins with hashes) from
+## the direct dependencies in requirements.in and requirements-dev.in
+lock: $(STAMP)
+	$(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
 
 $(THIRDPARTY_STAMP): requirements-thirdparty.txt
 	$(PYTHON) -m venv $(THIRDPARTY_VENV)
@@ -52,8 +65,10 @@ test: $(STAMP) $(THIRDPARTY_STAMP) translations
 	$(BIN)/mypy app
 	$(BIN)/pytest -q -m "not soak" $(COV_ARGS)
 
-## make soak: the Fortnox send fault campaign: 200 orders, two RQ workers, faults, a killed
-## worker (PostgreSQL and Redis as for CI; tests/soak/test_send_soak.py)
+## make soak: the long campaigns (PostgreSQL and Redis as for CI): the Fortnox send fault
+## campaign, 200 orders, two RQ workers, faults, a killed worker (tests/soak/test_send_soak.py);
+## the generated API campaign, 400 cases an operation (tests/soak/test_api_fuzz_soak.py); the
+## protocol PDF of the largest order the limits allow (tests/soak/test_protocol_soak.py)
 soak: $(STAMP)
 	ORDNA_SOAK=1 $(BIN)/pytest -q -s -m soak tests/soak
 

@@ -88,6 +88,10 @@ class Config:
     MAIL_USE_SSL = env_bool("MAIL_USE_SSL")  # SMTPS from the first byte
     MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "ordna@localhost")
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)  # seconds per SMTP operation
+    # The protocol PDF is laid out in a process of its own, stopped after this many seconds
+    # (under gunicorn's 30-s worker timeout): the largest order the limits allow would take
+    # about a minute (issue #17; app/orders/protocol.py).
+    PROTOCOL_RENDER_SECONDS = env_int("PROTOCOL_RENDER_SECONDS", 15)
     MAIL_FILE_PATH = env_str("MAIL_FILE_PATH")
     # None: SMTP when MAIL_SERVER is set, else .eml files (app/mail.py). Tests pick "locmem".
     MAIL_BACKEND: str | None = None

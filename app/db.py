@@ -69,9 +69,16 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces foreign keys only when asked, per connection."""
+    """SQLite enforces foreign keys only when asked, per connection. The embedded database
+    runs in write-ahead-log mode with ``synchronous=NORMAL`` (SQLite's advice for WAL): readers
+    do not wait for a writer (``make run`` has the web, the feed and the timetable in one
+    file), and a commit does not wait for the disk, at the risk of losing the last commits —
+    never corrupting the file — if the machine itself loses power (an in-memory database keeps
+    its own journal mode)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -11,26 +11,12 @@ from app.integrations.models import (
     OAuthState,
     SyncRun,
 )
-from app.orders.models import (
-    Action,
-    ArticleRow,
-    Comment,
-    Order,
-    OrderKind,
-    OrderNumberSequence,
-    OrderServiceObject,
-    OrderStatus,
-    ProtocolMail,
-    ProtocolMailStatus,
-)
+from app.orders import models as orders  # Order, its rows and comments, numbering, mail log
 from app.settings.models import OrganisationSetting
 
 __all__ = [
-    "Action",
     "ApiToken",
     "Article",
-    "ArticleRow",
-    "Comment",
     "ContactPerson",
     "CustomFieldDefinition",
     "CustomFieldEntity",
@@ -40,14 +26,8 @@ __all__ = [
     "FortnoxSend",
     "IntegrationError",
     "OAuthState",
-    "Order",
-    "OrderKind",
-    "OrderNumberSequence",
-    "OrderServiceObject",
-    "OrderStatus",
+    "orders",
     "OrganisationSetting",
-    "ProtocolMail",
-    "ProtocolMailStatus",
     "Role",
     "ServiceObject",
     "Subgroup",

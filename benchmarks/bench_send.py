@@ -31,16 +31,14 @@ import math
 import os
 import re
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,8 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 from redis import Redis  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.articles.services import create_article  # noqa: E402
@@ -65,7 +62,16 @@ from app.integrations.fortnox.ratelimit import DEFAULT_PERIOD  # noqa: E402
 from app.integrations.fortnox.tokens import Tokens, encrypt_tokens  # noqa: E402
 from app.integrations.models import FortnoxSend, SendStatus  # noqa: E402
 from app.orders.models import Order, OrderStatus  # noqa: E402
-from app.orders.services import change_status, create_order  # noqa: E402
+from app.orders.services import change_status  # noqa: E402
+
+# Processes and postgres_database are shared with the soak; bench_scale.py and
+# bench_sync_articles.py take them from here.
+from tests.send_campaign import (  # noqa: E402
+    Processes,
+    postgres_database,
+    work_orders,
+    worker_config,
+)
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100"))
 DATABASE = "ordna_bench"
@@ -92,25 +98,6 @@ def say(message: str) -> None:
 # --- PostgreSQL, Redis, processes -------------------------------------------------------------
 
 
-@contextmanager
-def postgres_database(server_url: str, name: str) -> Iterator[str]:
-    """A PostgreSQL database ``name`` of a benchmark's own on ``server_url``, dropped
-    afterwards; yields its URL."""
-    server = make_url(server_url)
-    if not server.drivername.startswith("postgresql"):
-        raise SystemExit(f"the benchmark needs PostgreSQL, not {server.drivername}")
-    engine = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 def database() -> AbstractContextManager[str]:
     """This benchmark's database on BENCH_DATABASE_URL's server."""
     return postgres_database(SERVER_URL, DATABASE)
@@ -127,53 +114,6 @@ def redis_database() -> Iterator[str]:
     finally:
         connection.flushdb()
         connection.close()
-
-
-class Processes:
-    """Subprocesses, each in a process group of its own, ended by their ids."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
-        with open(self.logs / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def run(self, name: str, *argv: str) -> None:
-        if self.start(name, *argv).wait(timeout=300) != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 30) -> str:
-        path = self.logs / f"{name}.log"
-        output = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(output.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for process in self.started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(timeout=10)
 
 
 class Sandbox:
@@ -243,21 +183,8 @@ def start_workers(processes: Processes, redis_url: str) -> None:
 
 
 def bench_config(database_url: str, redis_url: str, sandbox: Sandbox, secret: str) -> type:
-    return type(
-        "BenchConfig",
-        (Config,),
-        {
-            "SECRET_KEY": secret,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "REDIS_URL": redis_url,
-            "JOBS_INLINE": False,
-            "FORTNOX_API_URL": sandbox.api_url,
-            "FORTNOX_OAUTH_URL": sandbox.oauth_url,
-            "FORTNOX_CLIENT_ID": CLIENT_ID,
-            "FORTNOX_CLIENT_SECRET": CLIENT_SECRET,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        },
-    )
+    client = {"FORTNOX_CLIENT_ID": CLIENT_ID, "FORTNOX_CLIENT_SECRET": CLIENT_SECRET}
+    return worker_config(Config, database_url, redis_url, sandbox, secret, **client)
 
 
 def connect(sandbox: Sandbox, tenant: int) -> int:
@@ -311,24 +238,7 @@ def make_orders(sandbox: Sandbox, tenant: int, integration_id: int, count: int) 
         sending.link(integration_id, "article", number)
     db.session.commit()
     ids = []
-    for n in range(count):
-        customer, facility = customers[n % CUSTOMERS]
-        order = create_order(
-            {
-                "kind": "work",
-                "customer_id": customer.id,
-                "facility_id": facility.id,
-                "actions": [{"date": date(2026, 11, 20), "description": f"Åtgärd {n}"}],
-                "article_rows": [
-                    {"article_number": articles[n % ARTICLES], "quantity": Decimal(1 + n % 3)},
-                    {
-                        "article_number": articles[(n * 7 + 3) % ARTICLES],
-                        "quantity": Decimal("1.5"),
-                    },
-                ],
-            },
-            by=tech,
-        )
+    for order in work_orders(count, customers, articles, by=tech):
         change_status(order, OrderStatus.READY, by=office)
         ids.append(order.id)
     db.session.commit()

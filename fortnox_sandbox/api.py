@@ -14,7 +14,7 @@ from . import (
 from . import errors as E
 from .errors import FortnoxError, error_body
 from .resources import Ctx, Reply, dispatch
-from .state import SandboxState, Token
+from .state import SandboxState, Tenant, Token
 
 bp = Blueprint("fortnox_api", __name__, url_prefix="/3")
 # The newer services under /api/<service>/<name>-vN (FACTS.md §2); only the file attachments
@@ -97,45 +97,71 @@ def reply_response(reply: Reply) -> Response:
     return json_response(reply.json, reply.status)
 
 
+def _caller(state: SandboxState, *, any_accept: bool = False) -> tuple[Token, Tenant, str] | None:
+    """Who calls, under the state's lock: the request's token, its tenant and the Accept
+    header; None when the client's rate-limit window is full. Raises FortnoxError for a request
+    overtaken by a reset, a missing or bad token, and an Accept that is not JSON (unless
+    ``any_accept``)."""
+    if stale(state):
+        raise FortnoxError(OVERTAKEN_BY_RESET)
+    token = authenticate(state)
+    g.sandbox_tenant = token.tenant
+    g.sandbox_client = token.client_id
+    if not state.take_rate_slot(token.client_id, token.tenant):
+        return None
+    accept = request.headers.get("Accept", "")
+    if not accepts_json(accept) and not any_accept:
+        raise FortnoxError(E.INVALID_RESPONSE_TYPE)
+    tenant = state.tenant(token.tenant)
+    if tenant is None:  # the tenant was reset away under a live token
+        raise FortnoxError(E.INVALID_LOGIN)
+    return token, tenant, accept
+
+
+def _run(
+    state: SandboxState,
+    caller: tuple[Token, Tenant, str],
+    path: str,
+    body: Any,
+    *,
+    base: str,
+    upload: Any = None,
+) -> Response:
+    """Dispatch the request as ``path`` (under ``base``: "/3" or "/api") for the caller."""
+    token, tenant, accept = caller
+    ctx = Ctx(
+        state=state,
+        tenant=tenant,
+        method=request.method,
+        path=path,
+        query=request.args.to_dict(),
+        body=body,
+        base_url=request.host_url.rstrip("/") + base,
+        accept=accept,
+        scopes=token.scopes,
+        query_lists=request.args.to_dict(flat=False),
+        upload=upload,
+    )
+    return reply_response(dispatch(ctx, token.scopes))
+
+
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
 def api(rest: str) -> Response:
     state = sandbox()
     try:
         with state.lock:
-            if stale(state):
-                raise FortnoxError(OVERTAKEN_BY_RESET)
-            token = authenticate(state)
-            g.sandbox_tenant = token.tenant
-            g.sandbox_client = token.client_id
-            if not state.take_rate_slot(token.client_id, token.tenant):
+            # A PDF (print, preview) is asked for with any Accept.
+            caller = _caller(state, any_accept=rest.endswith(("/print", "/preview")))
+            if caller is None:
                 return rate_limited_response()
-            accept = request.headers.get("Accept", "")
-            if not accepts_json(accept) and not rest.endswith(("/print", "/preview")):
-                raise FortnoxError(E.INVALID_RESPONSE_TYPE)
-            tenant = state.tenant(token.tenant)
-            if tenant is None:  # the tenant was reset away under a live token
-                raise FortnoxError(E.INVALID_LOGIN)
             path = "/3/" + rest.strip("/")
             body, upload = None, None
             if files.takes_upload(request.method, path):
                 upload = files.read_upload()  # multipart/form-data (POST /3/inbox)
             elif request.method in ("POST", "PUT"):
                 body = read_body()
-            ctx = Ctx(
-                state=state,
-                tenant=tenant,
-                method=request.method,
-                path=path,
-                query=request.args.to_dict(),
-                body=body,
-                base_url=request.host_url.rstrip("/") + "/3",
-                accept=accept,
-                scopes=token.scopes,
-                query_lists=request.args.to_dict(flat=False),
-                upload=upload,
-            )
-            return reply_response(dispatch(ctx, token.scopes))
+            return _run(state, caller, path, body, base="/3", upload=upload)
     except FortnoxError as exc:
         return fortnox_error_response(exc)
 
@@ -152,32 +178,11 @@ def services(rest: str) -> Response:
     state = sandbox()
     try:
         with state.lock:
-            if stale(state):
-                raise FortnoxError(OVERTAKEN_BY_RESET)
-            token = authenticate(state)
-            g.sandbox_tenant = token.tenant
-            g.sandbox_client = token.client_id
-            if not state.take_rate_slot(token.client_id, token.tenant):
+            caller = _caller(state)
+            if caller is None:
                 raise FortnoxError(E.RATE_LIMITED)
-            accept = request.headers.get("Accept", "")
-            if not accepts_json(accept):
-                raise FortnoxError(E.INVALID_RESPONSE_TYPE)
-            tenant = state.tenant(token.tenant)
-            if tenant is None:
-                raise FortnoxError(E.INVALID_LOGIN)
-            ctx = Ctx(
-                state=state,
-                tenant=tenant,
-                method=request.method,
-                path="/api/" + rest.strip("/"),
-                query=request.args.to_dict(),
-                body=read_body() if request.method in ("POST", "PUT") else None,
-                base_url=request.host_url.rstrip("/") + "/api",
-                accept=accept,
-                scopes=token.scopes,
-                query_lists=request.args.to_dict(flat=False),
-            )
-            return reply_response(dispatch(ctx, token.scopes))
+            body = read_body() if request.method in ("POST", "PUT") else None
+            return _run(state, caller, "/api/" + rest.strip("/"), body, base="/api")
     except FortnoxError as exc:
         return web_exception_response(exc)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -238,8 +239,21 @@ def tenant_revoke(number: int) -> Response:
 
 
 # ---------------------------------------------------------------------------------- accountant
-def accountant(number: int, method: str, path: str, payload: Any = None) -> Response:
-    """Run ``method /3/<path>`` for tenant ``number`` as the accountant (no token or scope)."""
+def _as_accountant(
+    number: int,
+    act: Callable[[Ctx], Reply],
+    *,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: Any = None,
+    base: str = "/3",
+    errors: Callable[[FortnoxError], Response] = fortnox_error_response,
+    **options: Any,
+) -> Response:
+    """Run ``act`` for tenant ``number`` as the accountant (no token or scope), under the
+    sandbox's lock, on ``method path`` (under ``base``); its reply as the response, a Fortnox
+    error through ``errors``. ``options``: the call's other Ctx fields."""
     state = sandbox()
     tenant = _tenant(number)
     if isinstance(tenant, Response):
@@ -250,34 +264,38 @@ def accountant(number: int, method: str, path: str, payload: Any = None) -> Resp
                 state=state,
                 tenant=tenant,
                 method=method,
-                path="/3/" + path.strip("/"),
-                query=request.args.to_dict(),
-                body=payload,
-                base_url=request.host_url.rstrip("/") + "/3",
-                accept=request.headers.get("Accept", "application/json"),
+                path=path,
+                query=query,
+                body=body,
+                base_url=request.host_url.rstrip("/") + base,
                 accountant=True,
+                **options,
             )
-            return reply_response(dispatch(ctx))
+            return reply_response(act(ctx))
     except FortnoxError as exc:
-        return fortnox_error_response(exc)
+        return errors(exc)
+
+
+def accountant(number: int, method: str, path: str, payload: Any = None) -> Response:
+    """Run ``method /3/<path>`` for tenant ``number`` as the accountant (no token or scope)."""
+    return _as_accountant(
+        number,
+        dispatch,
+        method=method,
+        path="/3/" + path.strip("/"),
+        query=request.args.to_dict(),
+        body=payload,
+        accept=request.headers.get("Accept", "application/json"),
+    )
 
 
 def _direct(number: int, action: Any) -> Response:
     """Run a documents-module action for the tenant and answer with the Invoice wrapper."""
-    state = sandbox()
-    tenant = _tenant(number)
-    if isinstance(tenant, Response):
-        return tenant
-    try:
-        with state.lock:
-            ctx = Ctx(state, tenant, "POST", request.path, {}, None,
-                      request.host_url.rstrip("/") + "/3", accountant=True)  # fmt: skip
-            record = action(ctx)
-            return reply_response(
-                Reply(200, {"Invoice": documents.render(ctx, documents.INVOICE, record)})
-            )
-    except FortnoxError as exc:
-        return fortnox_error_response(exc)
+
+    def act(ctx: Ctx) -> Reply:
+        return Reply(200, {"Invoice": documents.render(ctx, documents.INVOICE, action(ctx))})
+
+    return _as_accountant(number, act, method="POST", path=request.path, query={})
 
 
 @bp.post("/tenants/<int:number>/orders/<n>/invoice")
@@ -336,23 +354,13 @@ def api_as_accountant(number: int, path: str) -> Response:
 @bp.get("/tenants/<int:number>/attachments")
 def attachments(number: int) -> Response:
     """The file attachments of documents, as the accountant sees them (no token or scope)."""
-    state = sandbox()
-    tenant = _tenant(number)
-    if isinstance(tenant, Response):
-        return tenant
-    try:
-        with state.lock:
-            ctx = Ctx(
-                state=state,
-                tenant=tenant,
-                method="GET",
-                path="/api/" + ATTACHMENTS,
-                query=request.args.to_dict(),
-                body=None,
-                base_url=request.host_url.rstrip("/") + "/api",
-                accountant=True,
-                query_lists=request.args.to_dict(flat=False),
-            )
-            return reply_response(dispatch(ctx))
-    except FortnoxError as exc:
-        return json_response(web_exception(exc), exc.status)
+    return _as_accountant(
+        number,
+        dispatch,
+        method="GET",
+        path="/api/" + ATTACHMENTS,
+        query=request.args.to_dict(),
+        base="/api",
+        errors=lambda exc: json_response(web_exception(exc), exc.status),
+        query_lists=request.args.to_dict(flat=False),
+    )

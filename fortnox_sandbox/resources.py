@@ -626,16 +626,17 @@ def find_record(ctx: Ctx, register: Register, key: str) -> dict[str, Any]:
 
 
 def _in_key_order(ctx: Ctx, register: Register) -> list[dict[str, Any]]:
-    """The register's records in their default order (by key), the order cached per tenant
-    until a record is created, changed or removed: paging 50 000 articles must not sort them
-    once per page (that, not Fortnox's rate limit, would set the pace)."""
+    """The register's records in their default order (by key), the list cached per tenant
+    until a record is created, changed (``touch`` replaces or bumps it) or removed: paging
+    50 000 articles must neither sort them nor look each one up once per page (that, not
+    Fortnox's rate limit, would set the pace of a first sync)."""
     records = ctx.tenant.registers.get(register.name, {})
     fingerprint = (len(records), ctx.tenant.revision)
     cached = ctx.tenant.key_orders.get(register.name)
     if cached is None or cached[0] != fingerprint:
-        keys = sorted(records, key=lambda k: natural_key(records[k].get(register.key)))
-        cached = ctx.tenant.key_orders[register.name] = (fingerprint, keys)
-    return [records[k] for k in cached[1] if k in records]
+        ordered = sorted(records.values(), key=lambda r: natural_key(r.get(register.key)))
+        cached = ctx.tenant.key_orders[register.name] = (fingerprint, ordered)
+    return list(cached[1])
 
 
 def list_register(ctx: Ctx, register: Register) -> Reply:

@@ -109,7 +109,9 @@ class Tenant:
     # Bumped by every change through the API; with a register's size it tells whether the
     # cached key order of the register (resources._in_key_order) still holds.
     revision: int = 0
-    key_orders: dict[str, tuple[tuple[int, int], list[str]]] = field(default_factory=dict)
+    key_orders: dict[str, tuple[tuple[int, int], list[dict[str, Any]]]] = field(
+        default_factory=dict
+    )
 
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1

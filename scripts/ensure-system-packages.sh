@@ -19,12 +19,24 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+fonts_known() {
+  # WeasyPrint finds fonts through fontconfig's cache; a machine image can carry the font
+  # files without the cache (seen: "No fonts configured in FontConfig"), so build it then.
+  if command -v fc-list >/dev/null && [ -z "$(fc-list 2>/dev/null | head -1)" ]; then
+    echo "Building the fontconfig cache (fc-cache)"
+    fc-cache -f >/dev/null 2>&1 || true
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  fonts_known
+  exit 0
+fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fonts_known
 else
   echo "Missing Debian packages: ${missing[*]}. Install them: sudo apt-get install ${missing[*]}" >&2
   echo "(libpango*, libharfbuzz0b, fonts-dejavu-core: WeasyPrint renders the service protocol PDF" \

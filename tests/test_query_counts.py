@@ -3,12 +3,14 @@ shows (issue #18): eager loading on one query path per list, shared by the web a
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import event
 
+from app.customers.models import Customer
 from app.extensions import db
 from app.orders.services import create_order
 from tests import factories
@@ -131,3 +133,86 @@ def test_api_order_costs_the_same_for_5_and_40_rows(api, make_user):
     assert statements_for(lambda: office.get(f"/orders/{large}")) == statements_for(
         lambda: office.get(f"/orders/{small}")
     )
+
+
+def test_order_page_costs_the_same_for_one_and_four_facilities(client, login, make_user):
+    """The service objects the rows offer are read for all the customer's facilities at once
+    (services.PAGE_OPTIONS), never one query per facility."""
+    world = _world(make_user)
+    _tech, _office, customer, facility, _machine = world
+    factories.service_object(facility, name="Kompressor 1")
+    customer_id = customer.id
+    login("office")
+    (order_id,) = _orders(world, 1, rows=5)
+
+    def fresh_page():  # a new session, as each request has in production
+        db.session.remove()
+        return client.get(f"/orders/{order_id}")
+
+    statements_for(fresh_page)  # warm the per-process caches
+    one = statements_for(fresh_page)
+    customer = db.session.get(Customer, customer_id)
+    for n in range(3):
+        more = factories.facility(customer, name=f"Lager {n}")
+        factories.service_object(more, name=f"Kompressor {n + 2}")
+    assert "Lager 2 · Kompressor 4" in fresh_page().get_data(as_text=True)  # offered
+    assert statements_for(fresh_page) == one
+
+
+def test_order_page_reads_the_users_to_choose_from_once(client, login, make_user):
+    """The "Tilldelad" select and every row's technician select offer users read in one
+    query (web.users_to_choose), whatever the number of rows."""
+    world = _world(make_user)
+    login("office")
+    (order_id,) = _orders(world, 1, rows=10)
+    client.get(f"/orders/{order_id}")
+    with counted() as statements:
+        response = client.get(f"/orders/{order_id}")
+    assert response.status_code == 200
+    choosing = [s for s in statements if "WHERE users.active" in s]
+    assert len(choosing) == 1, choosing
+
+
+def _tables(statements: list[str]) -> set[str]:
+    return {name for s in statements for name in re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)", s)}
+
+
+# What an API order answer shows (app/api/orders.py OrderSchema): the references as ids, the
+# rows' articles, the service objects' names, the comments' authors and the signer.
+API_ORDER_TABLES = {
+    "api_tokens",
+    "users",
+    "orders",
+    "actions",
+    "article_rows",
+    "articles",
+    "order_service_objects",
+    "service_objects",
+    "comments",
+}
+
+
+def test_api_order_list_reads_only_what_it_shows(api, make_user):
+    """No customers, facilities, contacts or subgroups are loaded for an answer that shows
+    their ids only (services.API_OPTIONS): building them was most of a list's time."""
+    world = _world(make_user)
+    office = api("office")
+    _orders(world, 5, rows=4)
+    office.get("/orders")  # the token's first use is saved: a write
+    with counted() as statements:
+        response = office.get("/orders?per_page=50")
+    assert response.status_code == 200
+    assert len(response.get_json()["items"]) == 5
+    assert _tables(statements) <= API_ORDER_TABLES, _tables(statements) - API_ORDER_TABLES
+
+
+def test_api_order_reads_only_what_it_shows(api, make_user):
+    world = _world(make_user)
+    office = api("office")
+    (order_id,) = _orders(world, 1, rows=4)
+    office.get(f"/orders/{order_id}")
+    with counted() as statements:
+        response = office.get(f"/orders/{order_id}")
+    assert response.status_code == 200
+    assert response.get_json()["article_rows"][0]["article_name"] == "Artikel 0"
+    assert _tables(statements) <= API_ORDER_TABLES, _tables(statements) - API_ORDER_TABLES

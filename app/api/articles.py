@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from app.api.common import (
     ETAG_HEADER,
@@ -15,20 +15,22 @@ from app.api.common import (
     PageArgs,
     Strict,
     authenticate_request,
-    check_if_match,
+    changed_with_etag,
+    committed,
     get_or_404,
     length,
+    narrowed,
     non_negative,
     page_of,
     paginate,
     patch_doc,
     require_roles,
     required_text,
+    searched,
     with_etag,
 )
 from app.articles import services
 from app.articles.models import Article
-from app.extensions import db
 
 bp = Blueprint("api_articles", __name__, url_prefix="/api/v1", description="Artiklar")
 bp.before_request(authenticate_request)
@@ -60,25 +62,14 @@ class Articles(MethodView):
     @bp.response(200, page_of(ArticleSchema))
     def get(self, args: dict) -> dict:
         query = select(Article).order_by(Article.article_number)
-        if args.get("q"):
-            like = f"%{args['q'].lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(Article.name).like(like),
-                    func.lower(Article.article_number).like(like),
-                )
-            )
-        if args.get("active") is not None:
-            query = query.where(Article.active.is_(args["active"]))
-        return paginate(query, args)
+        query = searched(query, args.get("q"), Article.name, Article.article_number)
+        return paginate(narrowed(query, args, active=Article.active), args)
 
     @require_roles(*STAFF)
     @bp.arguments(ArticleSchema)
     @bp.response(201, ArticleSchema)
     def post(self, data: dict) -> Article:
-        article = services.create_article(data)
-        db.session.commit()
-        return article
+        return committed(services.create_article(data))
 
 
 @bp.route("/articles/<int:article_id>")
@@ -94,8 +85,4 @@ class ArticleById(MethodView):
     @bp.doc(**patch_doc("en artikel (admin och kontor)"))
     def patch(self, data: dict, article_id: int) -> tuple[Article, dict[str, str]]:
         """Ändra en artikel."""
-        article = get_or_404(Article, article_id)
-        check_if_match(article)
-        services.update_article(article, data)
-        db.session.commit()
-        return with_etag(article)
+        return changed_with_etag(get_or_404(Article, article_id), data, services.update_article)

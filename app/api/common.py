@@ -1,5 +1,5 @@
-"""What every API module shares: Bearer-token auth, role checks, pagination, field types
-and the Swedish validation messages."""
+"""What every API module shares: Bearer-token auth, role checks, pagination, lists and
+record views, field types and the Swedish validation messages."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
+from flask.views import MethodView
 from flask_babel import gettext as _
+from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
-from sqlalchemy import Select, func, inspect, select
+from sqlalchemy import Select, func, inspect, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import ApiToken, Role, User
@@ -22,6 +24,7 @@ from app.errors import NotFound, PermissionDenied, PreconditionFailed, ServiceEr
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # Swedish default messages: the API answers in the user's language (Swedish first).
 FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
@@ -215,6 +218,33 @@ def paginate(query: Select, args: dict[str, Any], options: Sequence[Any] = ()) -
     }
 
 
+def searched(query: Select, text: str | None, *columns: Any) -> Select:
+    """``query`` narrowed to the rows where any of ``columns`` contains ``text``, ignoring
+    case (``?q=``); all rows when ``text`` is empty or None."""
+    if not text:
+        return query
+    like = f"%{text.lower()}%"
+    return query.where(or_(*(func.lower(column).like(like) for column in columns)))
+
+
+def narrowed(query: Select, args: dict[str, Any], **columns: Any) -> Select:
+    """``query`` narrowed by each query-string argument that was given: ``name=column`` keeps
+    the rows whose column is ``args[name]`` (a boolean is compared with IS); an argument that
+    is None (not sent) narrows nothing."""
+    for name, column in columns.items():
+        value = args.get(name)
+        if value is None:
+            continue
+        query = query.where(column.is_(value) if isinstance(value, bool) else column == value)
+    return query
+
+
+def committed(obj: T) -> T:
+    """Commit the request's change and answer with ``obj`` (a view's last line)."""
+    db.session.commit()
+    return obj
+
+
 def authenticate_request() -> None:
     """Every API call needs `Authorization: Bearer <token>` (never the session cookie, so
     the API needs no CSRF token and a browser page cannot call it on a user's behalf)."""
@@ -299,6 +329,17 @@ def with_etag(obj: Any) -> tuple[Any, dict[str, str]]:
     return obj, {"ETag": etag_of(obj)}
 
 
+def changed_with_etag(
+    obj: T, data: dict[str, Any], update: Callable[[T, dict[str, Any]], Any]
+) -> tuple[T, dict[str, str]]:
+    """A PATCH with optimistic locking: ``If-Match`` checked (:func:`check_if_match`), then
+    ``update(obj, data)``, committed; ``obj`` answered with its new ETag."""
+    check_if_match(obj)
+    update(obj, data)
+    db.session.commit()
+    return with_etag(obj)
+
+
 def check_if_match(obj: Any) -> None:
     """Refuse the change when ``If-Match`` is sent and names no current version of ``obj``
     (412 ``precondition_failed``; nothing is written). ``*`` matches. Compared strongly, as
@@ -355,3 +396,56 @@ def patch_doc(what: str) -> dict[str, Any]:
         "parameters": [IF_MATCH_PARAMETER],
         "responses": {"412": PRECONDITION_FAILED_DOC, "409": CONFLICT_DOC},
     }
+
+
+def child_resource(
+    bp: Blueprint,
+    path: str,
+    model: Any,
+    *,
+    id_arg: str,
+    parent: tuple[str, Any],
+    schema: type[Schema],
+    update_schema: type[Schema],
+    query_schema: type[Schema],
+    create: Callable[[dict[str, Any]], Any],
+    update: Callable[[Any, dict[str, Any]], Any],
+    endpoints: tuple[str, str],
+) -> None:
+    """Register the views of a record that belongs to a parent record (a facility to its
+    customer, a service object to its facility), open to every role:
+
+    * ``GET path``: a page, oldest first, of the ``parent`` argument's records when it is sent
+      (``parent``: the query argument and the column it compares), else of all;
+    * ``POST path``: ``create(data)``, 201;
+    * ``GET path/<int:id_arg>``: one record (404 when there is none);
+    * ``PATCH path/<int:id_arg>``: ``update(record, data)``, answered with the record.
+
+    ``endpoints`` name the two MethodViews (collection, record) in the blueprint. No ETag: these
+    records carry no version."""
+    parent_arg, parent_column = parent
+
+    class Collection(MethodView):
+        @bp.arguments(query_schema, location="query")
+        @bp.response(200, page_of(schema))
+        def get(self, args: dict) -> dict:
+            query = select(model).order_by(model.id)
+            return paginate(narrowed(query, args, **{parent_arg: parent_column}), args)
+
+        @bp.arguments(schema)
+        @bp.response(201, schema)
+        def post(self, data: dict) -> Any:
+            return committed(create(data))
+
+    class Record(MethodView):
+        @bp.response(200, schema)
+        def get(self, **ids: int) -> Any:
+            return get_or_404(model, ids[id_arg])
+
+        @bp.arguments(update_schema)
+        @bp.response(200, schema)
+        def patch(self, data: dict, **ids: int) -> Any:
+            return committed(update(get_or_404(model, ids[id_arg]), data))
+
+    bp.route(path, endpoint=endpoints[0])(Collection)
+    bp.route(f"{path}/<int:{id_arg}>", endpoint=endpoints[1])(Record)

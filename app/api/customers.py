@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from app.api.common import (
     ETAG_HEADER,
@@ -19,15 +19,19 @@ from app.api.common import (
     PageArgs,
     Strict,
     authenticate_request,
-    check_if_match,
+    changed_with_etag,
+    child_resource,
+    committed,
     get_or_404,
     length,
+    narrowed,
     non_negative,
     page_of,
     paginate,
     patch_doc,
     require_roles,
     required_text,
+    searched,
     with_etag,
 )
 from app.customers import services
@@ -146,25 +150,14 @@ class Customers(MethodView):
     def get(self, args: dict) -> dict:
         """Kunder, sidvis."""
         query = select(Customer).order_by(Customer.customer_number)
-        if args.get("q"):
-            like = f"%{args['q'].lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(Customer.name).like(like),
-                    func.lower(Customer.customer_number).like(like),
-                )
-            )
-        if args.get("active") is not None:
-            query = query.where(Customer.active.is_(args["active"]))
-        return paginate(query, args)
+        query = searched(query, args.get("q"), Customer.name, Customer.customer_number)
+        return paginate(narrowed(query, args, active=Customer.active), args)
 
     @bp.arguments(CustomerSchema)
     @bp.response(201, CustomerSchema)
     def post(self, data: dict) -> Customer:
         """Skapa en kund (kundnumret väljs automatiskt om det saknas)."""
-        customer = services.create_customer(data)
-        db.session.commit()
-        return customer
+        return committed(services.create_customer(data))
 
 
 @bp.route("/customers/<int:customer_id>")
@@ -179,11 +172,7 @@ class CustomerById(MethodView):
     @bp.doc(**patch_doc("en kund. Kontakter och taggar som skickas ersätter kundens"))
     def patch(self, data: dict, customer_id: int) -> tuple[Customer, dict[str, str]]:
         """Ändra en kund."""
-        customer = get_or_404(Customer, customer_id)
-        check_if_match(customer)
-        services.update_customer(customer, data)
-        db.session.commit()
-        return with_etag(customer)
+        return changed_with_etag(get_or_404(Customer, customer_id), data, services.update_customer)
 
     @require_roles(*STAFF)
     @bp.response(204)
@@ -193,67 +182,29 @@ class CustomerById(MethodView):
         db.session.commit()
 
 
-@bp.route("/facilities")
-class Facilities(MethodView):
-    @bp.arguments(FacilityQuery, location="query")
-    @bp.response(200, page_of(FacilitySchema))
-    def get(self, args: dict) -> dict:
-        query = select(Facility).order_by(Facility.id)
-        if args.get("customer_id") is not None:
-            query = query.where(Facility.customer_id == args["customer_id"])
-        return paginate(query, args)
-
-    @bp.arguments(FacilitySchema)
-    @bp.response(201, FacilitySchema)
-    def post(self, data: dict) -> Facility:
-        facility = services.create_facility(data)
-        db.session.commit()
-        return facility
-
-
-@bp.route("/facilities/<int:facility_id>")
-class FacilityById(MethodView):
-    @bp.response(200, FacilitySchema)
-    def get(self, facility_id: int) -> Facility:
-        return get_or_404(Facility, facility_id)
-
-    @bp.arguments(FacilityUpdateSchema)
-    @bp.response(200, FacilitySchema)
-    def patch(self, data: dict, facility_id: int) -> Facility:
-        facility = services.update_facility(get_or_404(Facility, facility_id), data)
-        db.session.commit()
-        return facility
-
-
-@bp.route("/service-objects")
-class ServiceObjects(MethodView):
-    @bp.arguments(ServiceObjectQuery, location="query")
-    @bp.response(200, page_of(ServiceObjectSchema))
-    def get(self, args: dict) -> dict:
-        query = select(ServiceObject).order_by(ServiceObject.id)
-        if args.get("facility_id") is not None:
-            query = query.where(ServiceObject.facility_id == args["facility_id"])
-        return paginate(query, args)
-
-    @bp.arguments(ServiceObjectSchema)
-    @bp.response(201, ServiceObjectSchema)
-    def post(self, data: dict) -> ServiceObject:
-        service_object = services.create_service_object(data)
-        db.session.commit()
-        return service_object
-
-
-@bp.route("/service-objects/<int:service_object_id>")
-class ServiceObjectById(MethodView):
-    @bp.response(200, ServiceObjectSchema)
-    def get(self, service_object_id: int) -> ServiceObject:
-        return get_or_404(ServiceObject, service_object_id)
-
-    @bp.arguments(ServiceObjectUpdateSchema)
-    @bp.response(200, ServiceObjectSchema)
-    def patch(self, data: dict, service_object_id: int) -> ServiceObject:
-        service_object = services.update_service_object(
-            get_or_404(ServiceObject, service_object_id), data
-        )
-        db.session.commit()
-        return service_object
+child_resource(
+    bp,
+    "/facilities",
+    Facility,
+    id_arg="facility_id",
+    parent=("customer_id", Facility.customer_id),
+    schema=FacilitySchema,
+    update_schema=FacilityUpdateSchema,
+    query_schema=FacilityQuery,
+    create=services.create_facility,
+    update=services.update_facility,
+    endpoints=("Facilities", "FacilityById"),
+)
+child_resource(
+    bp,
+    "/service-objects",
+    ServiceObject,
+    id_arg="service_object_id",
+    parent=("facility_id", ServiceObject.facility_id),
+    schema=ServiceObjectSchema,
+    update_schema=ServiceObjectUpdateSchema,
+    query_schema=ServiceObjectQuery,
+    create=services.create_service_object,
+    update=services.update_service_object,
+    endpoints=("ServiceObjects", "ServiceObjectById"),
+)

@@ -7,13 +7,14 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.api.common import Id, Loose, Strict, authenticate_request, current_api_user, require_roles
 from app.auth.models import Role, Subgroup
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.integrations.fortnox import services, sync
+from app.integrations.fortnox.settings import SETTING_DEFINITIONS, SettingDefinition
 from app.integrations.models import FortnoxIntegration
 
 bp = Blueprint(
@@ -55,6 +56,55 @@ class IntegrationStateSchema(Loose):
 
 class IntegrationListSchema(Loose):
     items = fields.List(fields.Nested(IntegrationStateSchema))
+
+
+# --- the settings' schemas, generated from the one declaration (FortnoxSettings) ---------------
+
+_SETTING_FIELDS: dict[str, type[fields.Field]] = {
+    "bool": fields.Boolean,
+    "int": fields.Integer,
+    "str": fields.String,
+    "list": fields.String,  # "12;13;14", as the settings page shows it
+}
+
+
+def _setting_field(definition: SettingDefinition, *, change: bool) -> fields.Field:
+    """One setting as a marshmallow field: its type, its Swedish label as the title and in the
+    description with its help text, and its rules as OpenAPI constraints.
+
+    ``change``: a field of PUT's body, where every key is optional (a partial update) and an
+    empty value may be sent as null (not for a boolean, nor for a code that must be one of its
+    choices); else a field of the answer, which always has every key."""
+    notes = [f"{definition.label} — {definition.help}"]
+    if definition.depends_on:
+        notes.append(f"Gäller bara när {definition.depends_on} är på.")
+    if change and definition.type == "list":
+        notes.append("Går också att skicka som en JSON-lista av texter.")
+    metadata: dict[str, Any] = {"title": definition.label, "description": " ".join(notes)}
+    if definition.type == "int":
+        metadata["minimum"] = 0
+    if definition.max_length is not None:
+        metadata["maxLength"] = definition.max_length
+    if definition.choices is not None:
+        metadata["enum"] = sorted(definition.choices)
+    field_class = _SETTING_FIELDS[definition.type]
+    if change:
+        nullable = definition.type != "bool" and definition.choices is None
+        return field_class(allow_none=nullable, metadata=metadata)
+    return field_class(required=True, metadata=metadata)
+
+
+# The answer of GET and PUT: every setting (FortnoxSettings.to_dict()).
+FortnoxSettingsSchema = Schema.from_dict(
+    {d.key: _setting_field(d, change=False) for d in SETTING_DEFINITIONS},
+    name="FortnoxSettingsSchema",
+)
+# PUT's body, documentation only: FortnoxSettings.updated validates it (see Settings.put), so
+# the rules and the Swedish messages live in one place. Unknown keys are refused.
+FortnoxSettingsChangesSchema = Schema.from_dict(
+    {d.key: _setting_field(d, change=True) for d in SETTING_DEFINITIONS},
+    name="FortnoxSettingsChangesSchema",
+)
 
 
 def _feed_status() -> dict[str, Any]:
@@ -133,7 +183,7 @@ class Settings(MethodView):
     decorators = [require_roles(Role.ADMIN)]
 
     @bp.arguments(SubgroupArg, location="query")
-    @bp.response(200)
+    @bp.response(200, FortnoxSettingsSchema)
     def get(self, args: dict) -> dict[str, Any]:
         """Alla inställningar i fortnox-settings.md för integrationen (?subgroup_id=)."""
         if (
@@ -145,9 +195,17 @@ class Settings(MethodView):
         return services.settings_of(integration).to_dict()
 
     @bp.arguments(SubgroupArg, location="query")
-    @bp.response(200)
+    @bp.doc(
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": FortnoxSettingsChangesSchema}},
+        }
+    )
+    @bp.response(200, FortnoxSettingsSchema)
     def put(self, args: dict) -> dict[str, Any]:
         """Ändra inställningar; okända nycklar och fel typer ger 422 och ändrar ingenting."""
+        # The body is read as sent, not loaded by the schema: FortnoxSettings.updated is the
+        # one validator (null empties a text, a list may be "12;13" or ["12", "13"]).
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise ValidationFailed("Skicka ett JSON-objekt med inställningar.")

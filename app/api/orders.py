@@ -220,8 +220,9 @@ class JobSchema(Loose):
     error = fields.String(allow_none=True)
 
 
-def _order(order_id: int) -> Order:
-    order = services.load_order(order_id)
+def _order(order_id: int, options: tuple[Any, ...] = services.DETAIL_OPTIONS) -> Order:
+    """The order (loaded with ``options``) if the caller may see it: 404, else 403."""
+    order = services.load_order(order_id, options)
     if order is None:
         raise NotFound("Ordern finns inte.")
     services.ensure_access(current_api_user(), order)
@@ -236,17 +237,13 @@ class Orders(MethodView):
         """Ordrar, sidvis. Tekniker ser sin undergrupps ordrar."""
         # The same query path as the order list page (services.search_orders).
         query = services.search_orders(current_api_user(), args)
-        return paginate(query, args, options=services.API_LIST_OPTIONS)
+        return paginate(query, args, options=services.API_OPTIONS)
 
     @bp.arguments(OrderSchema)
     @bp.response(201, OrderSchema)
     def post(self, data: dict) -> Order:
         """Skapa en order; numret tas ur orderslagets nummerserie."""
-        status = data.pop("status", None)
-        by = current_api_user()
-        order = services.create_order(data, by=by)
-        if status is not None and status != OrderStatus.DRAFT.value:
-            services.change_status(order, OrderStatus(status), by=by)
+        order = services.create_order(data, by=current_api_user())
         db.session.commit()
         return order
 
@@ -256,7 +253,7 @@ class OrderById(MethodView):
     @bp.response(200, OrderSchema, headers=ETAG_HEADER)
     def get(self, order_id: int) -> tuple[Order, dict[str, str]]:
         """En order, med ETag (orderns version)."""
-        return with_etag(_order(order_id))
+        return with_etag(_order(order_id, services.API_OPTIONS))
 
     @bp.arguments(OrderUpdateSchema)
     @bp.response(200, OrderSchema, headers=ETAG_HEADER)

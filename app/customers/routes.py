@@ -4,6 +4,8 @@ and their service objects), and the forms for each. Everyone signed in may read 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -305,31 +307,75 @@ def _facility_form(facility: Facility | None) -> Any:
     )
 
 
-def _save_facility(form: Any, customer: Customer, facility: Facility | None) -> ResponseReturnValue:
+@dataclass(frozen=True)
+class _Part:
+    """A part of a customer edited on a page of its own: its form page, how the form's data
+    is read, created (with the parent's id under ``parent_key``) and updated, and the message
+    once saved."""
+
+    template: str
+    data: Callable[[Any], dict[str, Any]]
+    create: Callable[[dict[str, Any]], Any]
+    update: Callable[[Any, dict[str, Any]], Any]
+    parent_key: str
+    saved: Callable[[Any], str]
+
+
+FACILITY = _Part(
+    "customers/facility_form.html",
+    facility_data,
+    services.create_facility,
+    services.update_facility,
+    "customer_id",
+    lambda facility: _("Anläggningen %(name)s är sparad.", name=facility.name),
+)
+SERVICE_OBJECT = _Part(
+    "customers/service_object_form.html",
+    service_object_data,
+    services.create_service_object,
+    services.update_service_object,
+    "facility_id",
+    lambda service_object: _("Serviceobjektet %(name)s är sparat.", name=service_object.name),
+)
+
+
+def _save_part(
+    part: _Part,
+    form: Any,
+    record: Facility | ServiceObject | None,
+    parent: Customer | Facility,
+    context: dict[str, Any],
+) -> ResponseReturnValue:
+    """The form page of ``record`` (None: a new one under ``parent``): shown (200), or again
+    (422) when the form does not validate or the service refuses the data, with the service's
+    messages on their fields and the rest at the top. Once saved: committed, flashed, back to
+    the facility on the customer's page. ``context``: the template's, besides the form."""
+    context = {"form": form, **context}
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render_template(
-            "customers/facility_form.html", form=form, customer=customer, facility=facility
-        ), status
-    data = facility_data(form)
+        return render_template(part.template, **context), status
+    data = part.data(form)
     try:
-        if facility is None:
-            facility = services.create_facility({**data, "customer_id": customer.id})
+        if record is None:
+            record = part.create({**data, part.parent_key: parent.id})
         else:
-            services.update_facility(facility, data)
+            part.update(record, data)
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         leftovers = apply_errors(form, exc.fields)
-        return render_template(
-            "customers/facility_form.html",
-            form=form,
-            customer=customer,
-            facility=facility,
-            leftovers=leftovers,
-        ), 422
+        return render_template(part.template, leftovers=leftovers, **context), 422
+    assert record is not None
     db.session.commit()
-    flash(_("Anläggningen %(name)s är sparad.", name=facility.name), "success")
-    return redirect(url_for(".detail", customer_id=customer.id, _anchor=f"facility-{facility.id}"))
+    flash(part.saved(record), "success")
+    facility = record if isinstance(record, Facility) else record.facility
+    return redirect(
+        url_for(".detail", customer_id=facility.customer_id, _anchor=f"facility-{facility.id}")
+    )
+
+
+def _save_facility(form: Any, customer: Customer, facility: Facility | None) -> ResponseReturnValue:
+    context = {"customer": customer, "facility": facility}
+    return _save_part(FACILITY, form, facility, customer, context)
 
 
 @bp.route("/customers/<int:customer_id>/facilities/new", methods=["GET", "POST"])
@@ -350,31 +396,11 @@ def _save_service_object(
     form: ServiceObjectForm, facility: Facility, service_object: ServiceObject | None
 ) -> ResponseReturnValue:
     context = {
-        "form": form,
         "facility": facility,
         "service_object": service_object,
         "readings": services.reading_history(service_object) if service_object else [],
     }
-    if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("customers/service_object_form.html", **context), status
-    data = service_object_data(form)
-    try:
-        if service_object is None:
-            service_object = services.create_service_object({**data, "facility_id": facility.id})
-        else:
-            services.update_service_object(service_object, data)
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        leftovers = apply_errors(form, exc.fields)
-        return render_template(
-            "customers/service_object_form.html", leftovers=leftovers, **context
-        ), 422
-    db.session.commit()
-    flash(_("Serviceobjektet %(name)s är sparat.", name=service_object.name), "success")
-    return redirect(
-        url_for(".detail", customer_id=facility.customer_id, _anchor=f"facility-{facility.id}")
-    )
+    return _save_part(SERVICE_OBJECT, form, service_object, facility, context)
 
 
 @bp.route("/facilities/<int:facility_id>/service-objects/new", methods=["GET", "POST"])

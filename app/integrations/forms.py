@@ -1,5 +1,6 @@
-"""The settings form, built from the setting definitions so every key of
-fortnox-settings.md is on the page with its Swedish label and help text."""
+"""The settings form, built from the setting definitions (derived from the fields of
+FortnoxSettings) so every key of fortnox-settings.md is on the page with its Swedish label and
+help text: a new setting needs no change here."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def settings_form_class() -> type[FlaskForm]:
                     NumberRange(min=0, message="Ange 0 eller ett positivt heltal."),
                 ],
             )
-        elif d.key == "order_text":
+        elif d.multiline:
             attrs[d.key] = TextAreaField(d.label, description=d.help)
         else:
             attrs[d.key] = StringField(d.label, description=d.help)

@@ -4,9 +4,11 @@ so no button ever loses what was typed elsewhere on the page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     FieldList,
@@ -16,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -24,7 +27,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import Input
+from wtforms.widgets import Input, Select
 
 from app.customers.services import CustomerChoice, choose_customer, customer_label
 from app.formfields import (
@@ -33,12 +36,12 @@ from app.formfields import (
     StrippedForm,
     SubForm,
     at_most,
-    custom_field_values,
     optional_int,
     select_choices,
 )
 from app.limits import MAX_ACTIONS, MAX_ARTICLE_ROWS, MAX_SERVICE_OBJECTS
 from app.orders.models import FortnoxState, OrderKind, OrderStatus
+from app.web import html_params
 
 # What the button moving an order to a status says.
 STATUS_BUTTONS = {
@@ -58,6 +61,64 @@ FORTNOX_LABELS = {
 }
 
 NON_NEGATIVE = _l("Ange ett tal som inte är negativt.")
+
+
+class SharedChoices(list[SelectChoice]):
+    """The choices of many selects on one page — the order page offers the same technicians
+    and service objects on every row — whose options are made into HTML once for all of them
+    (`SharedOptionsSelect`), not once per select: a 40-row order has 80 such selects.
+
+    Build it once the choices are known and do not change it after a select has rendered
+    it. Options in groups (`optgroup`) are rendered the ordinary way."""
+
+    def __init__(self, choices: Iterable[SelectChoice] = ()) -> None:
+        super().__init__(choices)
+        self._rendered: dict[Callable[[Any], Any], list[tuple[Any, str, str]] | None] = {}
+
+    def rendered(self, coerce: Callable[[Any], Any]) -> list[tuple[Any, str, str]] | None:
+        """(coerced value, <option>, <option selected>) per choice, as Select renders them;
+        None when the choices have groups."""
+        if coerce not in self._rendered:
+            if any(choice.optgroup is not None for choice in self):
+                self._rendered[coerce] = None
+            else:
+                self._rendered[coerce] = [
+                    (coerce(c.value), _option(c, selected=False), _option(c, selected=True))
+                    for c in self
+                ]
+        return self._rendered[coerce]
+
+
+def _option(choice: SelectChoice, *, selected: bool) -> str:
+    return str(
+        Select.render_option(
+            Choice(
+                value=choice.value,
+                label=choice.label,
+                selected=selected,
+                render_kw=choice.render_kw,
+            )
+        )
+    )
+
+
+class SharedOptionsSelect(Select):
+    """WTForms' Select, the same HTML, taking the options of `SharedChoices` ready-made; any
+    other choices are rendered as Select renders them."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        choices = field.choices
+        options = choices.rendered(field.coerce) if isinstance(choices, SharedChoices) else None
+        if options is None or self.multiple:
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        data = field.data
+        body = "".join(picked if value == data else plain for value, plain, picked in options)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{body}</select>")
 
 
 class PickedIdInput(Input):
@@ -171,7 +232,7 @@ class NewOrderForm(CustomerChoiceMixin, StrippedForm):
 
 class ActionForm(SubForm):
     date = LocalDateField(_l("Datum"), validators=[Optional()])
-    technician_id = SelectField(_l("Tekniker"), coerce=optional_int)
+    technician_id = SelectField(_l("Tekniker"), coerce=optional_int, widget=SharedOptionsSelect())
     hours = DecimalInput(
         _l("Timmar"),
         validators=[
@@ -220,8 +281,10 @@ class ArticleRowForm(SubForm):
         places=2,
     )
     date = LocalDateField(_l("Datum"), validators=[Optional()])
-    technician_id = SelectField(_l("Tekniker"), coerce=optional_int)
-    service_object_id = SelectField(_l("Serviceobjekt"), coerce=optional_int)
+    technician_id = SelectField(_l("Tekniker"), coerce=optional_int, widget=SharedOptionsSelect())
+    service_object_id = SelectField(
+        _l("Serviceobjekt"), coerce=optional_int, widget=SharedOptionsSelect()
+    )
     # Kept from the stored row so an unchanged row keeps its cost centre (which may have been
     # set through the API); a new technician brings their own.
     cost_center = HiddenField()
@@ -233,6 +296,7 @@ class ReadingForm(SubForm):
         _l("Serviceobjekt"),
         coerce=optional_int,
         validators=[DataRequired(_l("Välj ett serviceobjekt."))],
+        widget=SharedOptionsSelect(),
     )
     operating_hours = DecimalInput(
         _l("Drifttid (h)"), validators=[Optional(), NumberRange(min=0, message=NON_NEGATIVE)]
@@ -294,59 +358,3 @@ class OrderForm(CustomerChoiceMixin, StrippedForm):
     # The order's version when the page was made (optimistic locking, issue #17): a save from
     # a page someone else has saved over since is refused with both versions shown.
     version = HiddenField()
-
-
-def action_data(form: ActionForm) -> dict[str, Any]:
-    return {
-        "date": form.date.data,
-        "description": form.description.data.strip(),
-        "technician_id": form.technician_id.data,
-        "hours": form.hours.data,
-    }
-
-
-def article_row_data(form: ArticleRowForm) -> dict[str, Any]:
-    row = {
-        "article_number": form.article_number.data.strip(),
-        "description": (form.description.data or "").strip() or None,
-        "quantity": form.quantity.data,
-        "unit": (form.unit.data or "").strip() or None,
-        "price": form.price.data,
-        "date": form.date.data,
-        "technician_id": form.technician_id.data,
-        "service_object_id": form.service_object_id.data,
-    }
-    original = optional_int(form.original_technician_id.data or None)
-    if original is not None and original == form.technician_id.data:
-        row["cost_center"] = form.cost_center.data or None
-    return row
-
-
-def order_data(form: OrderForm) -> dict[str, Any]:
-    """The service's data (`update_order`) from a validated order form."""
-    data: dict[str, Any] = {
-        "customer_id": form.customer_id.data,
-        "facility_id": form.facility_id.data,
-        "contact_id": form.contact_id.data,
-        "orderer": (form.orderer.data or "").strip() or None,
-        "assigned_user_id": form.assigned_user_id.data,
-        "customer_order_number": (form.customer_order_number.data or "").strip() or None,
-        "description": (form.description.data or "").strip() or None,
-        "fault_cause": (form.fault_cause.data or "").strip() or None,
-        "actions": [action_data(entry.form) for entry in form.actions],
-        "article_rows": [article_row_data(entry.form) for entry in form.article_rows],
-        "service_objects": [
-            {
-                "service_object_id": entry.form.service_object_id.data,
-                "operating_hours": entry.form.operating_hours.data,
-            }
-            for entry in form.service_objects
-        ],
-    }
-    if "delivery_date" in form:
-        data["delivery_date"] = form.delivery_date.data
-    if "subgroup_id" in form:
-        data["subgroup_id"] = form.subgroup_id.data
-    if "custom_fields" in form:
-        data["custom_fields"] = custom_field_values(form.custom_fields.form)
-    return data

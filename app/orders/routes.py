@@ -2,9 +2,9 @@
 the work is written down, signed off and moved on.
 
 The order page is one form. Every button (save, sign, a status change, a comment, sending the
-protocol) submits all of it, so nothing typed anywhere on the page is lost; rows are added in
-the browser (static/app.js) and saved together. The service protocol is downloaded as a PDF
-and e-mailed from the same page."""
+protocol) submits all of it, each to its own endpoint, so nothing typed anywhere on the page
+is lost; rows are added in the browser (static/app.js) and saved together. The service
+protocol is downloaded as a PDF and e-mailed from the same page."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -37,9 +38,9 @@ from app.customers.services import customer_label, service_object_choices
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.formfields import custom_field_data, select_choices, with_custom_fields
-from app.locking import SavedValue, shown
+from app.locking import SavedValue, is_stale, shown
 from app.mail import MailDeliveryError, writes_files
-from app.orders import services
+from app.orders import formdata, services
 from app.orders.forms import (
     FORTNOX_LABELS,
     STATUS_BUTTONS,
@@ -49,12 +50,12 @@ from app.orders.forms import (
     OrderFilterForm,
     OrderForm,
     ReadingForm,
-    order_data,
+    SharedChoices,
 )
 from app.orders.mail import failure_for, send_protocol
 from app.orders.models import FortnoxState, Order, OrderKind, OrderStatus
 from app.orders.protocol import protocol_response
-from app.web import apply_errors, local_today, paginate, user_choices
+from app.web import apply_errors, local_today, paginate, user_choices, users_to_choose
 
 bp = Blueprint("orders", __name__)
 
@@ -237,16 +238,35 @@ def new_from_fortnox() -> ResponseReturnValue:
 
 
 # --- the order page ---------------------------------------------------------------------------
+#
+# GET shows the page; each button posts the whole form to its own endpoint (`formaction`), so
+# what was typed anywhere on the page comes along: "Spara" to the page's own URL, the others
+# to /sign, /status, /protocol, /comments and (without JavaScript) /rows. Each saves what is
+# typed together with its action in one service call, or answers with the page again,
+# everything typed kept.
+
+
+def _order(order_id: int) -> Order:
+    """The order with all its page shows; 404, or 403 for another subgroup's order."""
+    order = services.load_order(order_id, services.PAGE_OPTIONS) or abort(404)
+    services.ensure_access(current_user, order)
+    return order
 
 
 def _order_form(order: Order) -> OrderForm:
-    """The order page's form: bound to the request on POST, else filled from the order.
-    The custom fields are those defined for the order's kind."""
+    """The order page's form, with the custom fields of the order's kind.
+
+    After a POST it holds what was posted. A locked order's fields are disabled in the
+    browser, which posts only the protocol's address and the comment: its form is filled from
+    the order, with those two as posted. On a GET it is filled from the order."""
     form_class = with_custom_fields(OrderForm, services.CUSTOM_FIELD_ENTITY[order.kind])
-    if request.method == "POST":
+    if request.method == "POST" and order.status not in services.LOCKED_STATUSES:
         form = form_class()
     else:
-        form = form_class(data=_initial(order, form_class.custom_class))  # type: ignore[attr-defined]
+        data = _initial(order, form_class.custom_class)  # type: ignore[attr-defined]
+        if request.method == "POST":
+            data |= {name: request.form.get(name, "") for name in ("protocol_to", "comment")}
+        form = form_class(formdata=None, data=data)
     if order.kind != OrderKind.SALES:
         del form.delivery_date
     if not current_user.is_staff:
@@ -321,22 +341,31 @@ def _set_choices(form: OrderForm, order: Order) -> None:
     )
     customer = choice.customer or order.customer
     _follow_customer(form, customer)
-    form.assigned_user_id.choices = user_choices(include_ids={order.assigned_user_id}, empty="—")
-    if "subgroup_id" in form:
-        form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
     technician_ids = {a.technician_id for a in order.actions} | {
         r.technician_id for r in order.article_rows
     }
-    technicians = user_choices(include_ids=technician_ids)
-    machines = select_choices([("", "—"), *service_object_choices(customer)])
+    users = users_to_choose({order.assigned_user_id, *technician_ids})  # one query for both
+    form.assigned_user_id.choices = user_choices(
+        include_ids={order.assigned_user_id}, empty="—", users=users
+    )
+    if "subgroup_id" in form:
+        form.subgroup_id.choices = _subgroup_choices(_("Ingen"))
+    # The same options on every row: rendered once for all of them (SharedChoices).
+    technicians = SharedChoices(user_choices(include_ids=technician_ids, users=users))
+    machines = SharedChoices(select_choices([("", "—"), *service_object_choices(customer)]))
     for entry in form.actions:
         entry.form.technician_id.choices = technicians
     for entry in form.article_rows:
         entry.form.technician_id.choices = technicians
         entry.form.service_object_id.choices = machines
+    readings = SharedChoices([_pick_machine(), *machines[1:]])
     for entry in form.service_objects:
-        entry.form.service_object_id.choices = [_pick_machine(), *machines[1:]]
-    form.row_choices = {"technicians": technicians, "machines": machines}  # type: ignore[attr-defined]
+        entry.form.service_object_id.choices = readings
+    form.row_choices = {  # type: ignore[attr-defined]
+        "technicians": technicians,
+        "machines": machines,
+        "readings": readings,
+    }
 
 
 def _pick_machine() -> SelectChoice:
@@ -357,7 +386,7 @@ def _row_templates(form: OrderForm) -> dict[str, Any]:
     row.technician_id.choices = choices["technicians"]
     row.service_object_id.choices = choices["machines"]
     reading = ReadingForm(prefix="service_objects-__i__-")
-    reading.service_object_id.choices = [_pick_machine(), *choices["machines"][1:]]
+    reading.service_object_id.choices = choices["readings"]
     return {"actions": action, "article_rows": row, "service_objects": reading}
 
 
@@ -384,89 +413,172 @@ def _render(
     )
 
 
-@bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
-@login_required
-def detail(order_id: int) -> ResponseReturnValue:
-    order = services.load_order(order_id) or abort(404)
-    services.ensure_access(current_user, order)  # 403 for another subgroup's order
+def _typed(order: Order, *, signing: bool = False) -> tuple[OrderForm, dict[str, Any]]:
+    """The posted page and the changes it makes to `order` (`formdata.changes`), for a button
+    that saves what is typed along with its own action.
+
+    Stops the request (`abort` with the page again, everything typed kept) when the form is
+    invalid (422); when the page is older than the order and differs from what was saved
+    meanwhile (409, the conflict page; issue #17); or when the changed work would clear the
+    signature and the user has not said yes to that (422; `signing` again needs no yes: the
+    new signature covers the new work). A locked order is a Conflict (409)."""
+    services.ensure_editable(order)
     form = _order_form(order)
-    if request.method == "GET":
-        return _render(order, form, protocol_notice=_protocol_notice(order))
-
-    op = request.form.get("op", "save")
-    if op.startswith("add:"):
-        # Without JavaScript "add" comes here: one more empty row, nothing saved yet.
-        rows = op.removeprefix("add:")
-        if rows not in services.WORK_LISTS:
-            abort(400)
-        getattr(form, rows).append_entry(_row_defaults() if rows != "service_objects" else {})
-        _set_choices(form, order)
-        return _render(order, form)
-    if order.status in services.LOCKED_STATUSES:
-        if op == "send_protocol":
-            return _send_protocol_of_locked(order, form)
-        return _comment_on_locked(order, form, op)
     if not form.validate():
-        return _render(order, form, 422, invalid=True)
-
-    data = services.strip_unchanged_work(order, order_data(form))
-    if _posted_version(form) != order.version:
+        abort(make_response(_render(order, form, 422, invalid=True)))
+    changes = formdata.changes(order, form)
+    if is_stale(form.version.data, order.version):
         # The page is older than the order: someone else saved meanwhile (issue #17).
         form.version.data = str(order.version)  # saving again overwrites, knowingly
-        changed = services.saved_differently(order, data)
+        changed = formdata.saved_differently(order, changes)
         if changed:
-            return _conflict(order, form, changed)
+            abort(make_response(_conflict(order, form, changed)))
         # Nothing typed differs from what is saved now (say, only the Fortnox state moved):
         # saving overwrites no one's work, so it goes on.
-    work_changed = any(name in data for name in services.WORK_LISTS)
-    if order.is_signed and work_changed and op != "sign" and not form.confirm_unsign.data:
+    work_changed = any(name in changes for name in formdata.WORK_LISTS)
+    if order.is_signed and work_changed and not signing and not form.confirm_unsign.data:
         # A signature never covers work it did not see: ask before clearing it.
-        return _render(order, form, 422, confirm_unsign=True)
-    recipient = None
-    try:
-        services.update_order(order, data, by=current_user)
-        message = _("Ordern är sparad.")
-        anchor = None
-        if op == "sign":
-            services.sign_order(
-                order,
-                by=current_user,
-                customer_name=form.customer_name.data,
-                signature=form.signature.data or None,  # nothing drawn: signed by name only
-            )
-            message, anchor = _("Ordern är signerad."), "signering"
-        elif op == "send_protocol":
-            # What was typed is saved first: the protocol shows the order as it is now.
-            recipient = services.protocol_recipient(order, form.protocol_to.data)
-        elif op.startswith("status:"):
-            target = _status(op.removeprefix("status:"))
-            services.change_status(order, target, by=current_user)
-            message = _("Status: %(status)s.", status=target.label)
-            anchor = "status"
-        elif op == "comment":
-            services.add_comment(order, form.comment.data, by=current_user)
-            message, anchor = _("Kommentaren är sparad."), "kommentarer"
-        db.session.commit()
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        leftovers = apply_errors(form, exc.fields, aliases={"text": "comment"})
-        return _render(order, form, 422, invalid=True, leftovers=leftovers, message=exc.message)
-    except StaleDataError:
-        # Someone else's save was committed between reading the order and writing it.
-        db.session.rollback()
+        abort(make_response(_render(order, form, 422, confirm_unsign=True)))
+    return form, changes
+
+
+def _typed_if_editable(order: Order) -> tuple[OrderForm, dict[str, Any]]:
+    """`_typed`, but a locked order (its fields disabled) comes with no changes."""
+    if order.status in services.LOCKED_STATUSES:
+        return _order_form(order), {}
+    return _typed(order)
+
+
+# What a service refuses with; the page answers it, everything typed kept (`_refused`).
+REFUSALS = (ValidationFailed, Conflict, StaleDataError)
+
+
+def _refused(
+    order: Order, form: OrderForm, exc: ValidationFailed | Conflict | StaleDataError
+) -> ResponseReturnValue:
+    """The page again after a service refused (rolled back first): its messages beside the
+    fields they name (422), or the conflict page (409) when someone else's save was committed
+    between reading the order and writing it."""
+    db.session.rollback()
+    if isinstance(exc, StaleDataError):
         form.version.data = str(order.version)
-        fresh = services.strip_unchanged_work(order, order_data(form))
-        return _conflict(order, form, services.saved_differently(order, fresh))
-    if recipient is not None:
-        return _send_protocol(order, form, recipient)
+        changed = formdata.saved_differently(order, formdata.changes(order, form))
+        return _conflict(order, form, changed)
+    leftovers = apply_errors(form, exc.fields, aliases={"text": "comment"})
+    return _render(order, form, 422, invalid=True, leftovers=leftovers, message=exc.message)
+
+
+def _done(order: Order, message: str, anchor: str | None = None) -> ResponseReturnValue:
     flash(message, "success")
     return redirect(url_for(".detail", order_id=order.id, _anchor=anchor))
 
 
-def _posted_version(form: OrderForm) -> int | None:
-    """The order version the page was made from (None: missing or not a number)."""
-    raw = (form.version.data or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+@bp.get("/orders/<int:order_id>")
+@login_required
+def detail(order_id: int) -> ResponseReturnValue:
+    order = _order(order_id)
+    return _render(order, _order_form(order), protocol_notice=_protocol_notice(order))
+
+
+@bp.post("/orders/<int:order_id>")
+@login_required
+def save(order_id: int) -> ResponseReturnValue:
+    """The "Spara" button (and Enter in a field): the order takes what the page shows."""
+    order = _order(order_id)
+    form, changes = _typed(order)
+    try:
+        services.update_order(order, changes, by=current_user)
+        db.session.commit()
+    except REFUSALS as exc:
+        return _refused(order, form, exc)
+    return _done(order, _("Ordern är sparad."))
+
+
+@bp.post("/orders/<int:order_id>/sign")
+@login_required
+def sign(order_id: int) -> ResponseReturnValue:
+    """The signing panel's "Signera": the customer signs the order as the page shows it,
+    saved with the signature."""
+    order = _order(order_id)
+    form, changes = _typed(order, signing=True)
+    try:
+        services.sign_order(
+            order,
+            changes=changes,
+            by=current_user,
+            customer_name=form.customer_name.data,
+            signature=form.signature.data or None,  # nothing drawn: signed by name only
+        )
+        db.session.commit()
+    except REFUSALS as exc:
+        return _refused(order, form, exc)
+    return _done(order, _("Ordern är signerad."), "signering")
+
+
+@bp.post("/orders/<int:order_id>/status")
+@login_required
+def change_status(order_id: int) -> ResponseReturnValue:
+    """A status button ("Klar för fakturering", …, its value in `status`): what is typed is
+    saved with the move."""
+    order = _order(order_id)
+    target = _status(request.form.get("status", ""))
+    form, changes = _typed(order)
+    try:
+        services.update_order(order, {**changes, "status": target}, by=current_user)
+        db.session.commit()
+    except REFUSALS as exc:
+        return _refused(order, form, exc)
+    return _done(order, _("Status: %(status)s.", status=target.label), "status")
+
+
+@bp.post("/orders/<int:order_id>/comments")
+@login_required
+def comment(order_id: int) -> ResponseReturnValue:
+    """The "Lägg till kommentar" button: what is typed is saved with the comment. A locked
+    order takes the comment alone."""
+    order = _order(order_id)
+    form, changes = _typed_if_editable(order)
+    try:
+        services.add_comment(order, form.comment.data or "", changes=changes, by=current_user)
+        db.session.commit()
+    except REFUSALS as exc:
+        return _refused(order, form, exc)
+    return _done(order, _("Kommentaren är sparad."), "kommentarer")
+
+
+@bp.post("/orders/<int:order_id>/protocol")
+@login_required
+def email_protocol(order_id: int) -> ResponseReturnValue:
+    """The "Skicka protokoll" button (and its "Försök igen"): what is typed is saved first,
+    so the protocol shows the order as it is now; then it is e-mailed. A sent, invoiced or
+    cancelled order can't change, but its protocol can still be sent."""
+    order = _order(order_id)
+    form, changes = _typed_if_editable(order)
+    try:
+        recipient = services.prepare_protocol_mail(
+            order, form.protocol_to.data, changes=changes, by=current_user
+        )
+        db.session.commit()
+    except REFUSALS as exc:
+        return _refused(order, form, exc)
+    return _mail_protocol(order, form, recipient)
+
+
+@bp.post("/orders/<int:order_id>/rows")
+@login_required
+def add_row(order_id: int) -> ResponseReturnValue:
+    """Without JavaScript "Lägg till åtgärd" and the like post here (the list in `add`): the
+    page again with one more empty row, nothing saved yet. (With JavaScript the browser adds
+    the row itself.)"""
+    order = _order(order_id)
+    rows = request.form.get("add", "")
+    if rows not in formdata.WORK_LISTS:
+        abort(400)
+    services.ensure_editable(order)
+    form = _order_form(order)
+    getattr(form, rows).append_entry(_row_defaults() if rows != "service_objects" else {})
+    _set_choices(form, order)
+    return _render(order, form)
 
 
 def _conflict(order: Order, form: OrderForm, changed: list[str]) -> ResponseReturnValue:
@@ -477,7 +589,7 @@ def _conflict(order: Order, form: OrderForm, changed: list[str]) -> ResponseRetu
 
 
 def _saved_values(order: Order, form: OrderForm, changed: list[str]) -> list[SavedValue]:
-    """The fields in ``changed`` (``services.saved_differently``) as saved on ``order``."""
+    """The fields in ``changed`` (``formdata.saved_differently``) as saved on ``order``."""
 
     def name_of(obj: Any) -> str | None:
         return obj.name if obj is not None else None
@@ -526,45 +638,13 @@ def _saved_values(order: Order, form: OrderForm, changed: list[str]) -> list[Sav
     return result
 
 
-def _send_protocol_of_locked(order: Order, form: OrderForm) -> ResponseReturnValue:
-    """A sent, invoiced or cancelled order can't change, but its protocol can still be sent
-    (its fields are disabled, so only the address comes with the form)."""
-    try:
-        recipient = services.protocol_recipient(order, form.protocol_to.data)
-    except ValidationFailed as exc:
-        apply_errors(form, exc.fields)
-        return _render(order, _order_form_from(order, form), 422, invalid=True)
-    return _send_protocol(order, form, recipient)
-
-
-def _order_form_from(order: Order, posted: OrderForm) -> OrderForm:
-    """The form filled from the order, keeping the address and its error from `posted`."""
-    form_class = with_custom_fields(OrderForm, services.CUSTOM_FIELD_ENTITY[order.kind])
-    form = form_class(
-        formdata=None,
-        data={
-            **_initial(order, form_class.custom_class),  # type: ignore[attr-defined]
-            "protocol_to": posted.protocol_to.data,
-        },
-    )
-    form.protocol_to.errors = list(posted.protocol_to.errors)
-    if order.kind != OrderKind.SALES:
-        del form.delivery_date
-    if not current_user.is_staff:
-        del form.subgroup_id
-    _set_choices(form, order)
-    return form
-
-
-def _send_protocol(order: Order, form: OrderForm, recipient: str) -> ResponseReturnValue:
+def _mail_protocol(order: Order, form: OrderForm, recipient: str) -> ResponseReturnValue:
     """E-mail the protocol (after the commit of what it shows) and log the attempt. A failure
     is logged and shown in Swedish with "Försök igen"; nothing else changes."""
     try:
         sent = send_protocol(order, recipient, by=current_user)
     except MailDeliveryError as exc:
         db.session.commit()  # the failed attempt, in the order's mail log
-        if order.status in services.LOCKED_STATUSES:
-            form = _order_form_from(order, form)
         failure = failure_for(exc, current_user)
         return _render(
             order,
@@ -588,7 +668,7 @@ def _send_protocol(order: Order, form: OrderForm, recipient: str) -> ResponseRet
 
 
 def _protocol_notice(order: Order) -> dict[str, Any] | None:
-    """The result of this order's last "Skicka protokoll", once (see _send_protocol)."""
+    """The result of this order's last "Skicka protokoll", once (see _mail_protocol)."""
     notice = session.get(PROTOCOL_NOTICE)
     if not isinstance(notice, dict) or notice.get("order_id") != order.id:
         return None
@@ -623,18 +703,3 @@ def _status(value: str) -> OrderStatus:
         return OrderStatus(value)
     except ValueError:
         abort(400)
-
-
-def _comment_on_locked(order: Order, form: OrderForm, op: str) -> ResponseReturnValue:
-    """A sent, invoiced or cancelled order takes comments only."""
-    if op != "comment":
-        raise Conflict(_("Ordern är %(status)s och kan inte ändras.", status=order.status.label))
-    try:
-        services.add_comment(order, form.comment.data or "", by=current_user)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc.fields, aliases={"text": "comment"})
-        return _render(order, form, 422, invalid=True)
-    db.session.commit()
-    flash(_("Kommentaren är sparad."), "success")
-    return redirect(url_for(".detail", order_id=order.id, _anchor="kommentarer"))

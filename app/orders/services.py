@@ -1,21 +1,17 @@
 """Orders: numbering, who may see and change them, their rows, comments, signing and status.
 
-Services take explicit arguments (`by: User`), change models and flush; the caller commits
-once. Nothing here leaves the process."""
+Services take explicit arguments (`by: User`) and plain data (`update_order`'s dict of
+changes), change models and flush; the caller commits once. Nothing here leaves the process,
+nor knows of a request, a form or who is signed in."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from PIL import Image
 from sqlalchemy import Select, func, insert, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -38,6 +34,7 @@ from app.customfields.services import clean_custom_fields
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import local_today
+from app.orders.images import decode_signature
 from app.orders.models import (
     Action,
     ArticleRow,
@@ -144,9 +141,12 @@ def create_order(data: dict[str, Any], *, by: User) -> Order:
     """Create an order from validated data (the API schema's fields).
 
     The subgroup defaults to the creator's; a technician can only create orders in their own
-    subgroup. Raises ValidationFailed (422) for foreign ids of the wrong kind or that don't
-    belong to the customer, PermissionDenied (403) for another subgroup."""
+    subgroup. The order starts as a draft and moves on to `data["status"]` when one is given
+    (the rules of `change_status`). Raises ValidationFailed (422) for foreign ids of the wrong
+    kind or that don't belong to the customer, PermissionDenied (403) for another subgroup,
+    Conflict (409) for a status a draft cannot move to."""
     kind = OrderKind(data["kind"])
+    status = data.get("status")
     subgroup_id = data.get("subgroup_id", by.subgroup_id)
     if subgroup_id is not None:
         get_related(Subgroup, subgroup_id, "subgroup_id")
@@ -166,6 +166,8 @@ def create_order(data: dict[str, Any], *, by: User) -> Order:
     )
     db.session.add(order)
     _apply(order, data, by=by, creating=True)
+    if status is not None and OrderStatus(status) != OrderStatus.DRAFT:
+        change_status(order, OrderStatus(status), by=by)
     db.session.flush()
     return order
 
@@ -407,8 +409,16 @@ def add_article_row(order: Order, item: dict[str, Any], *, by: User) -> ArticleR
 # --- comments, signing, status ---------------------------------------------------------------
 
 
-def add_comment(order: Order, text: str, *, by: User) -> Comment:
+def add_comment(
+    order: Order, text: str, *, by: User, changes: dict[str, Any] | None = None
+) -> Comment:
+    """Add `by`'s comment to the order; a locked order takes comments too. `changes`
+    (`update_order`'s data) are saved with it.
+
+    Raises ValidationFailed naming `text` when it is empty, and what `update_order` raises."""
     ensure_access(by, order)
+    if changes:
+        update_order(order, changes, by=by)
     text = (text or "").strip()
     if not text:
         raise ValidationFailed.field("text", _("Skriv en kommentar."))
@@ -425,18 +435,22 @@ def sign_order(
     customer_name: str,
     signer: User | None = None,
     signature: bytes | str | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> Order:
     """Sign the order off: the signer (by default the caller; admin and office may sign for a
     technician), the time, the customer's name in print, and the signature the customer drew
     (`signature`: PNG bytes or a `data:image/png;base64,…` URL; None: no drawing, which also
-    removes an earlier one).
+    removes an earlier one). `changes` (`update_order`'s data: the order as the customer was
+    shown it) are saved first, so the signature covers them.
 
     Raises PermissionDenied (403) for another subgroup's order or for signing in someone
-    else's name as a technician, Conflict (409) for a locked order, and ValidationFailed (422)
-    naming `customer_name` and/or `signature` (see `decode_signature`); nothing is changed
-    then."""
+    else's name as a technician, Conflict (409) for a locked order, what `update_order` raises
+    for `changes`, and ValidationFailed (422) naming `customer_name` and/or `signature` (see
+    `images.decode_signature`); the caller rolls back then."""
     ensure_access(by, order)
     ensure_editable(order)
+    if changes:
+        update_order(order, changes, by=by)
     customer_name = (customer_name or "").strip()
     problems: dict[str, list[str]] = {}
     if not customer_name:
@@ -457,112 +471,6 @@ def sign_order(
     order.signature_png = png
     db.session.flush()
     return order
-
-
-SIGNATURE_MAX_BYTES = 512 * 1024
-# A signature pad is a few hundred pixels each way; more is no signature but a way to make
-# the PDF renderer decode a huge image (PNG compresses one colour almost to nothing).
-SIGNATURE_MAX_PIXELS = 4_000_000
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def decode_signature(value: bytes | str) -> bytes:
-    """The PNG bytes of a drawn signature given as PNG bytes or as a data URL
-    (`data:image/png;base64,…`, what a canvas's `toDataURL()` gives).
-
-    Raises ValidationFailed naming `signature` when it is not a PNG image (another type, not
-    base64, not decodable), is empty or blank (nothing drawn: fully transparent or white), or
-    is larger than 512 KB decoded."""
-    data = _signature_bytes(value) if isinstance(value, str) else bytes(value)
-    if not data:
-        raise _bad_signature(_("Signaturen är tom. Låt kunden skriva sin namnteckning."))
-    if len(data) > SIGNATURE_MAX_BYTES:
-        raise _too_large_signature(len(data))
-    if not data.startswith(PNG_MAGIC):
-        raise _bad_signature(_("Signaturen är ingen PNG-bild."))
-    if not _png_chunks_intact(data):
-        raise _bad_signature(_("Signaturen är ingen giltig PNG-bild."))
-    try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            width, height = image.size
-            if width * height > SIGNATURE_MAX_PIXELS:
-                raise _bad_signature(
-                    _(
-                        "Signaturen är för stor (%(width)s × %(height)s bildpunkter).",
-                        width=width,
-                        height=height,
-                    )
-                )
-            image.load()  # decodes it all: a truncated or corrupt file fails here
-            blank = _is_blank(image)
-    except ValidationFailed:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise _bad_signature(_("Signaturen är ingen giltig PNG-bild.")) from None
-    if blank:
-        raise _bad_signature(_("Signaturen är tom. Låt kunden skriva sin namnteckning."))
-    return data
-
-
-def _signature_bytes(value: str) -> bytes:
-    value = value.strip()
-    if not value:
-        return b""
-    header, comma, payload = value.partition(",")
-    params = [p.strip().lower() for p in header.removeprefix("data:").split(";")]
-    if not header.startswith("data:") or not comma:
-        raise _bad_signature(_("Skicka signaturen som en data-URL: data:image/png;base64,…"))
-    if params[0] != "image/png" or "base64" not in params[1:]:
-        raise _bad_signature(_("Signaturen måste vara en PNG-bild (data:image/png;base64,…)."))
-    payload = "".join(payload.split())
-    if len(payload) > (SIGNATURE_MAX_BYTES + 2) // 3 * 4:  # don't decode what is too large
-        raise _too_large_signature(len(payload) // 4 * 3)
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad_signature(_("Signaturen är inte giltig base64.")) from None
-
-
-def _png_chunks_intact(data: bytes) -> bool:
-    """Every chunk whole with a correct CRC, through IEND at the very end.
-
-    Checked here rather than left to Pillow: WeasyPrint switches Pillow's
-    LOAD_TRUNCATED_IMAGES on for the whole process, and a cut-off upload then decodes
-    without complaint."""
-    position = len(PNG_MAGIC)
-    while position + 12 <= len(data):
-        length = int.from_bytes(data[position : position + 4], "big")
-        end = position + 12 + length
-        if end > len(data):
-            return False
-        kind = data[position + 4 : position + 8]
-        crc = int.from_bytes(data[end - 4 : end], "big")
-        if zlib.crc32(data[position + 4 : end - 4]) != crc:
-            return False
-        if kind == b"IEND":
-            return end == len(data)
-        position = end
-    return False
-
-
-def _is_blank(image: Image.Image) -> bool:
-    """Nothing drawn: every pixel fully transparent, or (near) white once laid on white."""
-    rgba = image.convert("RGBA")
-    if rgba.getchannel("A").getbbox() is None:
-        return True
-    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    ink = on_white.convert("L").point(lambda value: 255 if value < 250 else 0)
-    return ink.getbbox() is None
-
-
-def _bad_signature(problem: str) -> ValidationFailed:
-    return ValidationFailed.field("signature", problem)
-
-
-def _too_large_signature(size: int) -> ValidationFailed:
-    return _bad_signature(
-        _("Signaturen är för stor (%(size)s kB); högst 512 kB.", size=(size + 1023) // 1024)
-    )
 
 
 def clear_signature(order: Order) -> None:
@@ -594,6 +502,21 @@ def protocol_recipient(order: Order, typed: str | None) -> str:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:
         raise ValidationFailed.field("protocol_to", _("Ange en giltig e-postadress.")) from None
+
+
+def prepare_protocol_mail(
+    order: Order, typed: str | None, *, by: User, changes: dict[str, Any] | None = None
+) -> str:
+    """Ready the order for "Skicka protokoll": save `changes` (`update_order`'s data), so the
+    protocol shows the order as the sender sees it, and return where it goes
+    (`protocol_recipient`). A locked order's protocol can still be sent, without changes.
+
+    The caller commits, then sends (`orders.mail.send_protocol` leaves the process). Raises
+    what `update_order` and `protocol_recipient` raise."""
+    ensure_access(by, order)
+    if changes:
+        update_order(order, changes, by=by)
+    return protocol_recipient(order, typed)
 
 
 def log_protocol_mail(
@@ -644,10 +567,7 @@ def technicians() -> list[User]:
     )
 
 
-# --- web UI helpers -------------------------------------------------------------------------
-
-WORK_LISTS = ("actions", "article_rows", "service_objects")
-
+# --- loading and searching --------------------------------------------------------------------
 
 # Loader options: what a page or API answer reads of each order, loaded in a fixed number of
 # queries whatever the number of orders or rows shown (issue #18).
@@ -678,21 +598,36 @@ DETAIL_OPTIONS = (
     joinedload(Order.subgroup),
     *ROW_OPTIONS,
 )
-# The API's list: what DETAIL_OPTIONS reads, the orders' own references loaded by IN (…)
-# after the page's query like LIST_OPTIONS (a join is made for every row a deep page skips).
-API_LIST_OPTIONS = (
-    *LIST_OPTIONS,
-    selectinload(Order.contact),
+# The order page (app/orders/routes.py): DETAIL_OPTIONS, what its selects offer (the
+# customer's contacts, and its facilities with their service objects: by IN (…), not one
+# query per facility) and the protocol mails it lists with who sent them.
+PAGE_OPTIONS = (
+    *DETAIL_OPTIONS,
+    joinedload(Order.customer).selectinload(Customer.contacts),
+    joinedload(Order.customer)
+    .selectinload(Customer.facilities)
+    .selectinload(Facility.service_objects),
+    selectinload(Order.protocol_mails).joinedload(ProtocolMail.sent_by),
+)
+# What the API's order answer (app/api/orders.py OrderSchema) reads and nothing more: it shows
+# the references as ids, so only the signer's name, the rows' articles, the service objects'
+# names and the comments' authors are loaded. Each joined or selected object the answer never
+# reads costs building it (issue #18: most of an API list's time was loading a customer,
+# facility, users and service objects per order that the answer does not show). By IN (…)
+# after the page's query, never a join a deep page would make for every row it skips.
+API_OPTIONS = (
     selectinload(Order.signed_by),
-    selectinload(Order.subgroup),
-    *ROW_OPTIONS,
+    selectinload(Order.actions),
+    selectinload(Order.article_rows).joinedload(ArticleRow.article),
+    selectinload(Order.service_objects).joinedload(OrderServiceObject.service_object),
+    selectinload(Order.comments).joinedload(Comment.author),
 )
 
 
-def load_order(order_id: int) -> Order | None:
-    """One order with everything its page and its API answer show, in a fixed number of
-    queries."""
-    return db.session.get(Order, order_id, options=DETAIL_OPTIONS)
+def load_order(order_id: int, options: tuple[Any, ...] = DETAIL_OPTIONS) -> Order | None:
+    """One order with everything its page and its API answer show (``options``: less, for
+    an answer that shows less, e.g. API_OPTIONS), in a fixed number of queries."""
+    return db.session.get(Order, order_id, options=options)
 
 
 def search_orders(user: User, filters: dict[str, Any]) -> Select[Order]:
@@ -744,118 +679,3 @@ def allowed_status_changes(order: Order) -> list[OrderStatus]:
     """The statuses a person may move `order` to now, in the flow's order."""
     allowed = ALLOWED_TRANSITIONS[order.status]
     return [status for status in OrderStatus if status in allowed]
-
-
-def strip_unchanged_work(order: Order, data: dict[str, Any]) -> dict[str, Any]:
-    """`data` without the work lists (`actions`, `article_rows`, `service_objects`) that hold
-    exactly what the order already holds.
-
-    The web form always sends every list; `update_order` treats a list it is given as a change
-    and clears the signature. Dropping the unchanged lists lets a signed order be saved or
-    marked ready without losing its signature, while any real change still clears it."""
-    result = dict(data)
-    if "actions" in data and _action_keys(data["actions"]) == [
-        (a.date, a.description, a.technician_id, a.hours) for a in order.actions
-    ]:
-        del result["actions"]
-    if "article_rows" in data and _row_keys(data["article_rows"]) == [
-        _existing_row_key(row) for row in order.article_rows
-    ]:
-        del result["article_rows"]
-    if "service_objects" in data and [
-        (item["service_object_id"], _dec(item.get("operating_hours")))
-        for item in data["service_objects"] or []
-    ] == [(link.service_object_id, _dec(link.operating_hours)) for link in order.service_objects]:
-        del result["service_objects"]
-    return result
-
-
-def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _action_keys(items: list[dict[str, Any]] | None) -> list[tuple[Any, ...]]:
-    return [
-        (
-            item.get("date"),
-            item.get("description"),
-            item.get("technician_id"),
-            _dec(item.get("hours")) if item.get("hours") is not None else Decimal("0"),
-        )
-        for item in items or []
-    ]
-
-
-def _row_keys(items: list[dict[str, Any]] | None) -> list[tuple[Any, ...] | None]:
-    keys: list[tuple[Any, ...] | None] = []
-    articles = articles_by_numbers([item.get("article_number") or "" for item in items or []])
-    for item in items or []:
-        article = articles.get((item.get("article_number") or "").strip().lower())
-        if article is None:
-            keys.append(None)  # never equal to a stored row: the service will report it
-            continue
-        keys.append(
-            (
-                article.id,
-                item.get("description") or None,
-                _dec(item.get("quantity")),
-                item.get("unit") or article.unit,
-                _dec(item["price"]) if item.get("price") is not None else article.price,
-                item.get("date"),
-                item.get("technician_id"),
-                item.get("service_object_id"),
-                item.get("cost_center", "(default)"),
-            )
-        )
-    return keys
-
-
-def _existing_row_key(row: ArticleRow) -> tuple[Any, ...]:
-    return (
-        row.article_id,
-        row.description or None,
-        row.quantity,
-        row.unit,
-        row.price,
-        row.date,
-        row.technician_id,
-        row.service_object_id,
-        row.cost_center,
-    )
-
-
-# --- optimistic locking (issue #17; docs/decisions.md "Concurrent edits") ---------------------
-
-# The order page's fields compared with what is saved when its version is stale.
-COMPARED_FIELDS = (
-    "customer_id",
-    "facility_id",
-    "contact_id",
-    "orderer",
-    "assigned_user_id",
-    "customer_order_number",
-    "description",
-    "fault_cause",
-    "delivery_date",
-    "subgroup_id",
-)
-
-
-def saved_differently(order: Order, data: dict[str, Any]) -> list[str]:
-    """The keys of ``data`` (the order page's, after ``strip_unchanged_work``) whose value
-    differs from what is saved on ``order`` now: the header fields, ``custom_fields.<name>``
-    for each custom field, and each work list still in ``data`` (an unchanged one has been
-    stripped). Empty: saving would overwrite nothing anyone else saved."""
-    changed = [key for key in COMPARED_FIELDS if key in data and data[key] != getattr(order, key)]
-    if "custom_fields" in data:
-        entity = CUSTOM_FIELD_ENTITY[order.kind]
-        saved = order.custom_fields or {}
-        for name, value in (data["custom_fields"] or {}).items():
-            try:
-                typed = clean_custom_fields(entity, {name: value}).get(name)
-            except ValidationFailed:
-                typed = value
-            if typed != saved.get(name):
-                changed.append(f"custom_fields.{name}")
-    changed += [name for name in WORK_LISTS if name in data]
-    return changed

@@ -3,7 +3,8 @@
  * - Rows (actions, article rows, service objects, contact persons) are added and removed in
  *   the browser by cloning <template id="tpl-NAME"> into [data-rows="NAME"]; the whole form is
  *   saved together, so adding a row never reloads the page or loses what was typed. Without
- *   JavaScript the "add" buttons submit op=add:NAME and the server adds an empty row instead.
+ *   JavaScript the "add" buttons post the form to /orders/ID/rows and the server adds an empty
+ *   row instead.
  * - The article field suggests articles by number or name (GET data-suggest-url?q=…) and fills
  *   unit, price and quantity from the one picked.
  * - The customer field searches the register as you type (GET /customers/search?q=…) and
@@ -573,13 +574,13 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
-    var op = submitter && submitter.name === "op" ? submitter.value : "save";
     var question = (submitter && submitter.getAttribute("data-confirm")) ||
       form.getAttribute("data-confirm-submit");
     if (question && !window.confirm(question)) { event.preventDefault(); return; }
     var unsign = form.querySelector("[data-confirm-unsign]");
-    if (form.getAttribute("data-signed") === "1" && unsign && dirtyForms.has(form) &&
-        op !== "sign" && op.indexOf("add:") !== 0) {
+    // Signing again covers the changed work: nothing to ask.
+    var signs = submitter && submitter.hasAttribute("data-sign-submit");
+    if (form.getAttribute("data-signed") === "1" && unsign && dirtyForms.has(form) && !signs) {
       // A signature never covers work it did not see (docs/decisions.md).
       if (!window.confirm(form.getAttribute("data-unsign-question"))) { event.preventDefault(); return; }
       unsign.value = "y";

@@ -2,13 +2,18 @@
 driven through Playwright by Debian's Chromium, with CSRF on as in production.
 
 Chromium missing fails the run on CI and skips these tests elsewhere. Each test starts from
-the empty database the `app` fixture leaves behind, and leaves it empty again."""
+the empty database the `app` fixture leaves behind, and leaves it empty again.
+
+`live_server` serves the app alone; `sending_server` serves it with a Fortnox sandbox of its
+own and its jobs on an RQ queue of its own (Redis), which the test works when it chooses."""
 
 from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +26,9 @@ from werkzeug.serving import make_server
 from app.auth.models import Subgroup
 from app.auth.services import create_user
 from app.extensions import db
+from app.jobs import RQQueue
 from app.orders.services import create_order
+from fortnox_sandbox.testing import serve
 from tests import factories
 from tests.conftest import _empty_tables, make_app
 
@@ -40,6 +47,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORD = "secret-password"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +71,12 @@ class LiveServer:
     url: str
 
 
-@pytest.fixture
-def live_server(migrated_database: str) -> Iterator[LiveServer]:
-    """The app on a free port of 127.0.0.1. The test's own app context (and so its
-    `db.session`) is separate from the requests' ones: commit before the browser acts and
-    read the database afresh after."""
-    app = make_app(WTF_CSRF_ENABLED=True)
+@contextmanager
+def serving(app: Flask) -> Iterator[LiveServer]:
+    """``app`` on a free port of 127.0.0.1, in a thread, inside an app context of the
+    test's own; afterwards the server is stopped and the tables are emptied. The test's app
+    context (and so its `db.session`) is separate from the requests' ones: commit before the
+    browser acts and read the database afresh after."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -87,23 +95,95 @@ def live_server(migrated_database: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def phone(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A page in a 375×812 phone viewport, Swedish browser settings."""
+def live_server(migrated_database: str) -> Iterator[LiveServer]:
+    """The app (CSRF on) on a free port of 127.0.0.1 (see :func:`serving`)."""
+    with serving(make_app(WTF_CSRF_ENABLED=True)) as live:
+        yield live
+
+
+def _redis_available() -> bool:
+    try:
+        from redis import Redis
+
+        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@dataclass
+class SendingServer:
+    live: LiveServer
+    sandbox: Any
+    tenant: str
+    queue: RQQueue
+
+    def work(self) -> None:
+        """Run the queued jobs (the sends) to the end, as `flask worker --burst` does: in this
+        thread, with the app context; each job makes an app context of its own."""
+        from rq import SimpleWorker
+
+        SimpleWorker([self.queue.queue], connection=self.queue.connection).work(burst=True)
+
+
+@pytest.fixture
+def sending_server(migrated_database: str) -> Iterator[SendingServer]:
+    """The app (CSRF on) with a sandbox of its own (a tenant made) and its jobs on an RQ queue
+    of its own on REDIS_URL (no Redis: skipped, failed on CI)."""
+    if not _redis_available():
+        message = f"Redis at {REDIS_URL} is not reachable; set REDIS_URL"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with serve() as sandbox:
+        app = make_app(
+            WTF_CSRF_ENABLED=True,
+            FORTNOX_API_URL=sandbox.api_url,
+            FORTNOX_OAUTH_URL=sandbox.oauth_url,
+        )
+        queue = RQQueue(REDIS_URL, name=f"e2e-send-{uuid.uuid4().hex[:8]}")
+        app.extensions["jobs"] = queue
+        try:
+            with serving(app) as live:
+                tenant = sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567")
+                yield SendingServer(live, sandbox, tenant, queue)
+        finally:
+            queue.queue.delete(delete_jobs=True)
+            # The queue's registries (finished jobs…) are keys named after it: ours alone.
+            for key in queue.connection.scan_iter(match=f"*{queue.queue.name}*"):
+                queue.connection.delete(key)
+
+
+@contextmanager
+def open_page(
+    browser: Any, base_url: str, viewport: dict[str, int], *, timeout: float = 10_000
+) -> Iterator[Any]:
+    """A page in ``viewport`` (PHONE: touch, device scale 2), Swedish browser settings,
+    ``timeout`` ms for each wait. Its browser context is closed afterwards, and a JavaScript
+    error on the page fails the test."""
     context = browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
+        viewport=viewport,
+        device_scale_factor=2 if viewport is PHONE else 1,
         locale="sv-SE",
         timezone_id="Europe/Stockholm",
-        base_url=live_server.url,
-        has_touch=True,
+        base_url=base_url,
+        has_touch=viewport is PHONE,
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(timeout)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A page in a 375×812 phone viewport, Swedish browser settings."""
+    with open_page(browser, live_server.url, PHONE) as page:
+        yield page
 
 
 @dataclass

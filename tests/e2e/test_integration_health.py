@@ -1,19 +1,18 @@
-# ruff: noqa: F811  (pytest passes the fixtures imported from other modules by name)
 """Integration health in a real browser, on a phone and on a desktop (integration-health.md):
 a register fetch Fortnox refuses turns the indicator red and raises the banner, the dialog
 explains it; the sandbox revokes the authorisation and the indicator is struck through; the
 admin reconnects through the usual connect flow, the next "Hämta" runs with its log lines
 live and its counts at the end, and the errors resolve themselves: the indicator is green.
 
-The sync jobs go through a real RQ queue on Redis (tests/e2e/test_send_to_fortnox.py's
-server), and the test runs the worker only after the page has shown the sync running, so the
-running state is seen; the last fetch is slowed by the sandbox and worked in a thread, so its
-log lines are seen arriving. Screenshots: tests/artifacts/health-*.png."""
+The sync jobs go through a real RQ queue on Redis (the `sending_server` fixture,
+tests/e2e/conftest.py), and the test runs the worker only after the page has shown the sync
+running, so the running state is seen; the last fetch is slowed by the sandbox and worked in a
+thread, so its log lines are seen arriving. Screenshots: tests/artifacts/health-*.png."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,11 +21,17 @@ from sqlalchemy import select
 
 from app.auth.services import create_user
 from app.extensions import db
-from app.integrations.fortnox import services
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
 from app.integrations.models import IntegrationError, IntegrationState, SyncRun, SyncRunStatus
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, PASSWORD, PHONE, sign_in
-from tests.e2e.test_send_to_fortnox import SendingServer, sending_server  # noqa: F401
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    SendingServer,
+    open_page,
+    sign_in,
+)
+from tests.fortnox_world import connect_to_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -39,17 +44,7 @@ def seed(server: SendingServer) -> None:
     organisation's integration connected to the sandbox tenant."""
     admin = create_user(email=ADMIN, name="Agnes Admin", password=PASSWORD, role="admin")
     admin.fortnox_refresh_on_login = False
-    issued = server.sandbox.issue_tokens(server.tenant)
-    integration = services.get_or_create_integration(None)
-    integration.encrypted_tokens = encrypt_tokens(
-        Tokens(
-            issued.access_token,
-            issued.refresh_token,
-            datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-            issued.scope,
-        ),
-        services.token_key(),
-    )
+    integration = connect_to_sandbox(server.sandbox, server.tenant)
     integration.company_name = COMPANY["CompanyName"]
     integration.organisation_number = COMPANY["OrganizationNumber"]
     integration.tenant_id = str(server.tenant)
@@ -123,19 +118,7 @@ def test_an_error_is_seen_explained_fixed_and_resolves_itself(browser, sending_s
     server = sending_server
     width = viewport["width"]
     seed(server)
-    context = browser.new_context(
-        viewport=viewport,
-        device_scale_factor=2 if viewport is PHONE else 1,
-        locale="sv-SE",
-        timezone_id="Europe/Stockholm",
-        base_url=server.live.url,
-        has_touch=viewport is PHONE,
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with open_page(browser, server.live.url, viewport, timeout=15_000) as page:
         sign_in(page, ADMIN)
         page.goto("/settings/integration")
         expect(indicator(page)).to_have_attribute("data-health-state", "ok")
@@ -258,7 +241,3 @@ def test_an_error_is_seen_explained_fixed_and_resolves_itself(browser, sending_s
         db.session.remove()
         page.goto(f"/integration/errors/{sync_error.id}")
         expect(page.locator("[data-resolved]")).to_contain_text("Problemet är åtgärdat")
-    finally:
-        context.close()
-        db.session.remove()
-    assert not errors, f"JavaScript errors: {errors}"

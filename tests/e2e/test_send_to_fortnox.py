@@ -2,123 +2,46 @@
 an order from its page and watches "I kö" turn into "Skickad" with the Fortnox document's
 number, opens "Visa faktura", and sends three orders at once from the list.
 
-The jobs go through a real RQ queue on Redis (a queue of the test's own), and the test runs
-the worker only after the browser has shown "I kö", so the states are seen one after the
-other. The Fortnox sandbox runs in-process."""
+The jobs go through a real RQ queue on Redis (a queue of the test's own: the `sending_server`
+fixture, tests/e2e/conftest.py), and the test runs the worker only after the browser has shown
+"I kö", so the states are seen one after the other. The Fortnox sandbox runs in-process."""
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from app.auth.services import create_user
 from app.extensions import db
-from app.integrations.fortnox import services
-from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
-from app.jobs import RQQueue
 from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
-from fortnox_sandbox.testing import serve
 from tests import factories
-from tests.conftest import _empty_tables, make_app
-from tests.e2e.conftest import ARTIFACTS, DESKTOP, PASSWORD, PHONE, LiveServer, sign_in
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    SendingServer,
+    open_page,
+    sign_in,
+)
+from tests.fortnox_world import connect_to_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 OFFICE = "kim@example.com"
-
-
-def _redis_available() -> bool:
-    try:
-        from redis import Redis
-
-        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
-
-
-@dataclass
-class SendingServer:
-    live: LiveServer
-    sandbox: Any
-    tenant: str
-    queue: RQQueue
-
-    def work(self) -> None:
-        """Run the queued jobs (the sends) to the end, as `flask worker --burst` does: in this
-        thread, with the app context; each job makes an app context of its own."""
-        from rq import SimpleWorker
-
-        SimpleWorker([self.queue.queue], connection=self.queue.connection).work(burst=True)
-
-
-@pytest.fixture
-def sending_server(migrated_database: str) -> Iterator[SendingServer]:
-    """The app (CSRF on) with a sandbox of its own and its jobs on an RQ queue of its own."""
-    if not _redis_available():
-        message = f"Redis at {REDIS_URL} is not reachable; set REDIS_URL"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with serve() as sandbox:
-        app = make_app(
-            WTF_CSRF_ENABLED=True,
-            FORTNOX_API_URL=sandbox.api_url,
-            FORTNOX_OAUTH_URL=sandbox.oauth_url,
-        )
-        queue = RQQueue(REDIS_URL, name=f"e2e-send-{uuid.uuid4().hex[:8]}")
-        app.extensions["jobs"] = queue
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            with app.app_context():
-                tenant = sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567")
-                live = LiveServer(app, f"http://127.0.0.1:{server.server_port}")
-                yield SendingServer(live, sandbox, tenant, queue)
-                db.session.remove()
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
-            queue.queue.delete(delete_jobs=True)
-            # The queue's registries (finished jobs…) are keys named after it: ours alone.
-            for key in queue.connection.scan_iter(match=f"*{queue.queue.name}*"):
-                queue.connection.delete(key)
-            with app.app_context():
-                db.session.remove()
-                _empty_tables()
-                db.engine.dispose()
 
 
 def seed(server: SendingServer, count: int, **settings: Any) -> list[int]:
     """The office user, the integration connected to the sandbox with ``settings``, and
     ``count`` work orders ready for invoicing (AO 1001, AO 1002…)."""
     office = create_user(email=OFFICE, name="Kim Kontor", password=PASSWORD, role="office")
-    issued = server.sandbox.issue_tokens(server.tenant)
-    integration = services.get_or_create_integration(None)
-    integration.encrypted_tokens = encrypt_tokens(
-        Tokens(
-            issued.access_token,
-            issued.refresh_token,
-            datetime.now(UTC) + timedelta(seconds=issued.expires_in),
-            issued.scope,
-        ),
-        services.token_key(),
-    )
-    services.update_settings(integration, settings)
+    connect_to_sandbox(server.sandbox, server.tenant, **settings)
     customer = factories.customer(
         customer_number="7001", name="Verkstads AB i Borås", email="faktura@verkstad.test"
     )
@@ -168,19 +91,7 @@ def test_office_sends_from_the_order_page_and_from_the_list(browser, sending_ser
     server = sending_server
     width = viewport["width"]
     first, *others = seed(server, 4, create_invoice_directly=True)
-    context = browser.new_context(
-        viewport=viewport,
-        device_scale_factor=2 if viewport is PHONE else 1,
-        locale="sv-SE",
-        timezone_id="Europe/Stockholm",
-        base_url=server.live.url,
-        has_touch=viewport is PHONE,
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with open_page(browser, server.live.url, viewport, timeout=15_000) as page:
         sign_in(page, OFFICE)
 
         # --- one order, from its page -------------------------------------------------------
@@ -270,10 +181,6 @@ def test_office_sends_from_the_order_page_and_from_the_list(browser, sending_ser
             "GET", f"tenants/{server.tenant}/api/invoices?limit=500"
         ).json()["Invoices"]
         assert len(invoices) == 4
-    finally:
-        context.close()
-        db.session.remove()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def test_a_failed_send_shows_its_reason_and_a_retry_in_place(browser, sending_server):
@@ -281,14 +188,7 @@ def test_a_failed_send_shows_its_reason_and_a_retry_in_place(browser, sending_se
     section alone shows the reason and "Försök igen"."""
     server = sending_server
     (order_id,) = seed(server, 1, disable_article_creation=True)
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, locale="sv-SE", base_url=server.live.url
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with open_page(browser, server.live.url, PHONE, timeout=15_000) as page:
         sign_in(page, OFFICE)
         page.goto(f"/orders/{order_id}")
         section = page.locator("#fortnox")
@@ -308,9 +208,5 @@ def test_a_failed_send_shows_its_reason_and_a_retry_in_place(browser, sending_se
         assert page.evaluate("window.ordnaNotReloaded") is True
         expect(page.locator("textarea[name=comment]")).to_have_value("Skrivet medan ordern skickas")
         shot(page, "send-failed-375.png", section)
-    finally:
-        context.close()
-        db.session.remove()
     assert fresh(order_id).fortnox_state == FortnoxState.FAILED
     db.session.remove()
-    assert not errors, f"JavaScript errors: {errors}"

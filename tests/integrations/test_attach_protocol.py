@@ -18,16 +18,15 @@ from app.integrations.fortnox import attachments, sending, services
 from app.integrations.fortnox.errors import FortnoxNotFound, FortnoxUncertainError
 from app.integrations.models import FortnoxSend
 from app.orders.services import sign_order
-from tests.integrations.test_send import (  # noqa: F401  (fixtures)
-    app_config,
-    connect,
-    ready_order,
-    reload,
-    sandbox,
-    tenant,
-)
+from tests.integrations.test_send import reload
 
 ATTACHMENTS = "/api/fileattachments/attachments-v1"
+
+
+@pytest.fixture
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
 
 
 @pytest.fixture(autouse=True)
@@ -294,3 +293,38 @@ def test_a_send_with_the_setting_attaches_the_protocol_before_fortnox_emails_the
     emailed = [c["time"] for c in log if c["path"].endswith("/email")]
     assert len(attached) == 1 and len(emailed) == 1 and attached[0] < emailed[0]
     assert send.step.value == "done"
+
+
+def test_a_protocol_too_large_to_make_fails_the_send_with_the_reason_and_a_retry_finishes(
+    app, sandbox, tenant, connect, ready_order, office
+):
+    """The PDF could not be laid out in PROTOCOL_RENDER_SECONDS (issue #17): the send fails at
+    the attach step with the Swedish reason, the order stays as it is, and nothing is attached
+    half; once the protocol can be made, a retry attaches it without a second order."""
+    connect(attach_protocol=True)
+    order = ready_order()
+    sign_order(order, by=office, customer_name="Kim Kund")
+    db.session.commit()
+    app.config["PROTOCOL_RENDER_SECONDS"] = 0.01
+    send = sending.request_send(order, by=office)
+    db.session.commit()
+
+    result = sending.run_send(send.id)
+
+    assert result["status"] == "failed", result
+    db.session.expire_all()
+    failed = db.session.get(FortnoxSend, send.id)
+    assert failed is not None and "Protokollet blev för stort" in (failed.error_message or "")
+    assert "Protokollet blev för stort" in (failed.order.fortnox_last_error or "")
+    number = failed.document_number
+    assert number is not None, "the order itself went to Fortnox before the attach step"
+    assert attachments_of(sandbox, tenant, "O", number) == []
+
+    app.config["PROTOCOL_RENDER_SECONDS"] = 15
+    again = sending.request_send(failed.order, by=office)
+    db.session.commit()
+    assert sending.run_send(again.id)["status"] == "succeeded"
+    db.session.expire_all()
+    done = db.session.get(FortnoxSend, again.id)
+    assert done is not None and done.document_number == number, "the same Fortnox order"
+    assert len(attachments_of(sandbox, tenant, "O", number)) == 1

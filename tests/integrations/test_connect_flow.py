@@ -11,22 +11,15 @@ import requests
 from app.extensions import db
 from app.integrations.fortnox import services
 from app.integrations.models import IntegrationState, OAuthState
-from fortnox_sandbox.testing import serve
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture
-def app_config(sandbox):
-    sandbox.reset()
+def app_config(sandbox_config, sandbox):
+    """The module's sandbox (tests/integrations/conftest.py), approving every consent."""
     sandbox.set_auto_approve(
         True, company={"CompanyName": "Kylteknik i Väst AB", "OrganizationNumber": "556123-4567"}
     )
-    return {"FORTNOX_API_URL": sandbox.api_url, "FORTNOX_OAUTH_URL": sandbox.oauth_url}
+    return sandbox_config
 
 
 def _consent(authorize_url: str) -> tuple[str, dict[str, str]]:

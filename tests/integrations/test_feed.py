@@ -24,14 +24,13 @@ from app.integrations.models import (
 )
 from app.orders.models import FortnoxState
 from tests.conftest import work_off
-from tests.integrations.test_send import (  # noqa: F401  (fixtures)
-    app_config,
-    connect,
-    ready_order,
-    reload,
-    sandbox,
-    tenant,
-)
+from tests.integrations.test_send import reload
+
+
+@pytest.fixture
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
 
 
 @pytest.fixture

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest passes the fixtures imported from other modules by name)
 """Integration health (integration-health.md): the status indicator on every page at a constant
 number of queries, the error banner and dialog, "Åtgärdat", errors that resolve themselves,
 the sync section of Settings → Integration and the sync run log, "Töm synkad data", the
@@ -35,14 +34,7 @@ from app.integrations.models import (
 from app.orders.models import FortnoxState, Order
 from app.orders.services import create_order
 from tests import factories
-from tests.integrations.test_send import (  # noqa: F401  (fixtures)
-    app_config,
-    connect,
-    ready_order,
-    reload,
-    sandbox,
-    tenant,
-)
+from tests.integrations.test_send import reload
 
 PERMISSION_FAULT = {
     "method": "GET",
@@ -54,6 +46,12 @@ PERMISSION_FAULT = {
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
 
 
 @contextmanager

@@ -29,13 +29,13 @@ from app.schedule import TIMETABLE
 from fortnox_sandbox.schema import validate_request
 from tests import factories
 from tests.conftest import work_off
-from tests.integrations import test_send
 
-# The sandbox fixtures of the send tests (a module-scoped sandbox, a seeded tenant, connect()).
-app_config = test_send.app_config
-sandbox = test_send.sandbox
-tenant = test_send.tenant
-connect = test_send.connect
+
+@pytest.fixture
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
+
 
 REGISTER_PATHS = ("/3/customers*", "/3/articles*")
 

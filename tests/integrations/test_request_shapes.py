@@ -28,7 +28,6 @@ from app.integrations.fortnox.snapshot import (
 )
 from app.integrations.fortnox.tokens import MemoryTokenStore, ThreadLock, Tokens
 from fortnox_sandbox.schema import validate_request
-from fortnox_sandbox.testing import serve
 
 # Codes that exist in a seeded sandbox company (fortnox_sandbox/seed.py).
 TINA = UserSnapshot("Tina Tekniker", id=1, employee_number="1", cost_center="100")
@@ -112,12 +111,6 @@ PROFILES = {
     "text_in_remarks": {**EVERYTHING_ON, "order_text_on_top": False, "sort_by_actions": False,
                         "order_text": "Tack för uppdraget!"},
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture

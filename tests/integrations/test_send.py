@@ -3,7 +3,7 @@ order, whatever fails (fortnox-settings.md §2, §7; integration-health.md "Per 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,38 +13,14 @@ from app.extensions import db
 from app.integrations.fortnox import sending, services
 from app.integrations.models import FortnoxSend, IntegrationError, SendStatus, SendStep
 from app.orders.models import FortnoxState, Order, OrderStatus
-from app.orders.services import create_order
-from fortnox_sandbox.testing import serve
 from tests import factories
 from tests.conftest import work_off
-from tests.fortnox_world import connect_to_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture
-def app_config(sandbox):
-    sandbox.reset()
-    return {"FORTNOX_API_URL": sandbox.api_url, "FORTNOX_OAUTH_URL": sandbox.oauth_url}
-
-
-@pytest.fixture
-def tenant(sandbox):
-    return sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567")
-
-
-@pytest.fixture
-def connect(app, sandbox, tenant):
-    """Connect the organisation-wide integration to the sandbox tenant with real tokens."""
-
-    def do_connect(**settings):
-        return connect_to_sandbox(sandbox, tenant, **settings)
-
-    return do_connect
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
 
 
 def documents(sandbox, tenant, kind="orders"):
@@ -58,39 +34,6 @@ def fortnox_document(sandbox, tenant, kind, number):
     response = sandbox.accountant("GET", f"tenants/{tenant}/api/{kind}/{number}")
     assert response.status_code == 200, response.text
     return response.json()["Order" if kind == "orders" else "Invoice"]
-
-
-@pytest.fixture
-def ready_order(make_user):
-    def make(status="ready", customer_number="7001", **extra):
-        tech = make_user("technician", name="Tove Tekniker")
-        customer = factories.customer(
-            customer_number=customer_number,
-            name=f"Verkstad {customer_number} AB",
-            email="faktura@verkstad.test",
-        )
-        facility = factories.facility(customer, name="Lagret", address1="Hamngatan 1")
-        factories.article(f"A{customer_number}", name="Oljefilter", price=Decimal("250"))
-        factories.article(f"T{customer_number}", name="Arbetstid", unit="tim", price=Decimal(850))
-        order = create_order(
-            {
-                "kind": "work",
-                "customer_id": customer.id,
-                "facility_id": facility.id,
-                "actions": [{"date": date(2026, 11, 20), "description": "Bytt tryckvakt"}],
-                "article_rows": [
-                    {"article_number": f"A{customer_number}", "quantity": Decimal("2")},
-                    {"article_number": f"T{customer_number}", "quantity": Decimal("1.5")},
-                ],
-                **extra,
-            },
-            by=tech,
-        )
-        order.status = OrderStatus(status)
-        db.session.commit()
-        return order
-
-    return make
 
 
 def reload(order_id: int) -> Order:

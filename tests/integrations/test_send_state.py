@@ -11,21 +11,13 @@ from app.auth.models import Subgroup
 from app.extensions import db
 from app.orders.models import FortnoxState, Order, OrderStatus
 from app.orders.services import create_order
-from fortnox_sandbox.testing import serve
 from tests import factories
-from tests.fortnox_world import connect_to_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture
-def app_config(sandbox):
-    sandbox.reset()
-    return {"FORTNOX_API_URL": sandbox.api_url, "FORTNOX_OAUTH_URL": sandbox.oauth_url}
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
 
 
 @pytest.fixture
@@ -64,17 +56,6 @@ def order_in(make_user):
         return order
 
     return make
-
-
-@pytest.fixture
-def connect(app, sandbox):
-    """Connect the organisation-wide integration to a sandbox tenant (as test_send.py does)."""
-    tenant = sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567")
-
-    def do_connect(**settings):
-        return connect_to_sandbox(sandbox, tenant, **settings)
-
-    return do_connect
 
 
 def set_state(order: Order, state: FortnoxState) -> None:

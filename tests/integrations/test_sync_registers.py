@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from app.articles.models import Article
 from app.auth.models import Subgroup
 from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.fortnox import services
+from app.integrations.fortnox import services, sync_registers
 from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
 from app.integrations.models import (
     ArticleSnapshot,
@@ -31,14 +32,14 @@ from app.integrations.models import (
 )
 from fortnox_sandbox.resources import article_defaults
 from tests import factories
-from tests.integrations import test_send
 from tests.integrations.test_sync import last_run, run
 
-# The sandbox fixtures of the send tests (a module-scoped sandbox, a seeded tenant, connect()).
-app_config = test_send.app_config
-sandbox = test_send.sandbox
-tenant = test_send.tenant
-connect = test_send.connect
+
+@pytest.fixture
+def app_config(sandbox_config):
+    """The app talks to the module's sandbox (tests/integrations/conftest.py)."""
+    return sandbox_config
+
 
 # The seeded sandbox tenant (fortnox_sandbox/seed.py): articles 100, 101, 200, 201 and the
 # inactive 900; customers 1, 2 and 3.
@@ -197,18 +198,52 @@ def test_more_than_500_articles_come_in_page_by_page(api, sandbox, tenant, conne
         ("3", "500"),
     ]
     progress = [line["text"] for line in done.log if line["text"].startswith("Hämtar")]
-    assert progress == [
-        "Hämtar artiklar… 500 av 1\u00a0205",
-        "Hämtar artiklar… 1\u00a0000 av 1\u00a0205",
-        "Hämtar artiklar… 1\u00a0205 av 1\u00a0205",
-    ]
-    # Not a statement per article: per page one query for our articles, one for the links
+    # A line per page written; pages 2 and 3 are written together when both have come by the
+    # time page 1 is written (test_pages_that_came_meanwhile_are_written_together).
+    assert progress in (
+        [
+            "Hämtar artiklar… 500 av 1\u00a0205",
+            "Hämtar artiklar… 1\u00a0000 av 1\u00a0205",
+            "Hämtar artiklar… 1\u00a0205 av 1\u00a0205",
+        ],
+        ["Hämtar artiklar… 500 av 1\u00a0205", "Hämtar artiklar… 1\u00a0205 av 1\u00a0205"],
+    )
+    # Not a statement per article: per batch one query for our articles, one for the links
     # and an insert of each (and the links counted once at the end).
     register = [s for s in seen if re.search(r"\b(articles|fortnox_links)\b", s)]
-    assert len(register) <= 3 * 4 + 1
-    assert len(writes(seen, "articles", "fortnox_links")) == 3 * 2
+    assert len(register) <= len(progress) * 4 + 1
+    assert len(writes(seen, "articles", "fortnox_links")) == len(progress) * 2
     ours = articles()
     assert len(ours) == 1204 and ours["P01199"].price == Decimal("1199.00")
+
+
+def test_pages_that_came_meanwhile_are_written_together(api, sandbox, tenant, connect, monkeypatch):
+    """The writer fell behind (page 1 took a second to write): pages 2 and 3, fetched
+    meanwhile, are written as one batch — one query, one insert, one commit, one line."""
+    connect()
+    seed_articles(sandbox, tenant, 1200)
+    write_page = sync_registers._articles_page
+    calls = []
+
+    def slow_first(context, items, *args):  # type: ignore[no-untyped-def]
+        calls.append(len(items))
+        if len(calls) == 1:
+            time.sleep(1.0)
+        return write_page(context, items, *args)
+
+    monkeypatch.setattr(sync_registers, "_articles_page", slow_first)
+    with statements() as seen:
+        run(api, "articles")
+    done = last_run()
+    assert done.counts["articles"]["created"] == 1204
+    assert calls == [500, 705]
+    progress = [line["text"] for line in done.log if line["text"].startswith("Hämtar")]
+    assert progress == [
+        "Hämtar artiklar… 500 av 1\u00a0205",
+        "Hämtar artiklar… 1\u00a0205 av 1\u00a0205",
+    ]
+    assert len(writes(seen, "articles", "fortnox_links")) == 2 * 2
+    assert len(articles()) == 1204
 
 
 def test_paging_that_fails_midway_keeps_what_came_and_the_next_run_finishes(

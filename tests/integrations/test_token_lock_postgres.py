@@ -14,23 +14,12 @@ import pytest
 from app.extensions import db
 from app.integrations.fortnox import services
 from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
-from fortnox_sandbox.testing import serve
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
 
 
 @pytest.fixture
-def app_config(sandbox):
-    sandbox.reset()
-    return {
-        "FORTNOX_API_URL": sandbox.api_url,
-        "FORTNOX_OAUTH_URL": sandbox.oauth_url,
-        "REDIS_URL": None,
-    }
+def app_config(sandbox_config):
+    """The module's sandbox (tests/integrations/conftest.py), no Redis."""
+    return {**sandbox_config, "REDIS_URL": None}
 
 
 @pytest.fixture

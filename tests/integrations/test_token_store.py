@@ -15,7 +15,6 @@ from app.extensions import db
 from app.integrations.fortnox import services
 from app.integrations.fortnox.errors import FortnoxError
 from app.integrations.fortnox.tokens import Tokens, encrypt_tokens
-from fortnox_sandbox.testing import serve
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
@@ -29,21 +28,12 @@ def _redis_or_skip() -> None:
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with serve() as server:
-        yield server
-
-
 @pytest.fixture
-def app_config(sandbox):
+def app_config(sandbox_config):
+    """The module's sandbox (tests/integrations/conftest.py) and Redis."""
     _redis_or_skip()
-    sandbox.reset()
-    return {
-        "FORTNOX_API_URL": sandbox.api_url,
-        "FORTNOX_OAUTH_URL": sandbox.oauth_url,
-        "REDIS_URL": REDIS_URL,  # RedisLock and RedisRateLimiter, as every worker process has
-    }
+    # RedisLock and RedisRateLimiter, as every worker process has
+    return {**sandbox_config, "REDIS_URL": REDIS_URL}
 
 
 class SimulatedClock:

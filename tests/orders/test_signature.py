@@ -11,8 +11,9 @@ import pytest
 from app.auth.models import Subgroup
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.orders.images import decode_signature
 from app.orders.models import Order
-from app.orders.services import decode_signature, sign_order
+from app.orders.services import sign_order
 from tests.signatures import blank_png, data_url, drawn_png, noise_png
 
 

@@ -143,7 +143,15 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     # A blank post has no `version` (counted stale, issue #17): the technician's differs in
     # nothing saved and goes through; staff's would clear the subgroup, so it is a 409.
     "POST /orders/<int:order_id>": (302, 302, 403, 403, 409, 409),
+    # The order page's other buttons save what is typed the same way, then need their own
+    # field: the customer's name, a comment, an address (the order has no contact person).
+    "POST /orders/<int:order_id>/comments": (302, 422, 403, 403, 409, 409),
+    "POST /orders/<int:order_id>/protocol": (302, 422, 403, 403, 409, 409),
+    # No list to add a row to, no status to move to: refused before anything is read.
+    "POST /orders/<int:order_id>/rows": (302, 400, 403, 403, 400, 400),
     "POST /orders/<int:order_id>/send": (302, 403, 403, 403, 302, 302),
+    "POST /orders/<int:order_id>/sign": (302, 422, 403, 403, 409, 409),
+    "POST /orders/<int:order_id>/status": (302, 400, 403, 403, 400, 400),
     "POST /orders/new": (302, 422, 422, 422, 422, 422),
     "POST /orders/new/from-fortnox": (302, 422, 422, 422, 422, 422),
     "POST /orders/send": (302, 403, 403, 403, 302, 302),

@@ -20,21 +20,19 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -43,10 +41,10 @@ from app.extensions import db
 from app.integrations.fortnox import sending, services
 from app.integrations.models import FortnoxSend
 from app.orders.models import FortnoxState, Order, OrderStatus
-from app.orders.services import create_order
 from fortnox_sandbox.testing import SandboxServer, serve
-from tests import factories
+from tests import factories, send_campaign
 from tests.fortnox_world import connect_to_sandbox
+from tests.send_campaign import FLASK, postgres_database, work_orders, worker_config
 
 pytestmark = [
     pytest.mark.soak,
@@ -55,8 +53,6 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-FLASK = str(Path(sys.executable).with_name("flask"))
 WORKER_APP = "wsgi.py"  # the production entry point; it reads FORTNOX_SEND_LEASE_SECONDS
 
 ORDERS = int(os.environ.get("SOAK_ORDERS", "200"))
@@ -120,20 +116,12 @@ def _server_url() -> Any:
 def database_url() -> Iterator[str]:
     """A PostgreSQL database of the campaign's own, dropped afterwards."""
     server = _server_url()
-    name = f"ordna_soak_{os.getpid()}"
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL at {server} cannot be used: {exc}", pytrace=False)
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_database(server, f"ordna_soak_{os.getpid()}"))
+        except Exception as exc:
+            pytest.fail(f"PostgreSQL at {server} cannot be used: {exc}", pytrace=False)
+        yield url
 
 
 @pytest.fixture
@@ -171,92 +159,19 @@ def sandbox() -> Iterator[SandboxServer]:
 # --- processes --------------------------------------------------------------------------------
 
 
-@dataclass
-class Processes:
-    """The campaign's subprocesses, each in its own process group, ended by their ids."""
+class Processes(send_campaign.Processes):
+    """The campaign's subprocesses (tests/send_campaign.py); one that fails fails the test."""
 
-    env: dict[str, str]
-    logs: Path
-    started: list[subprocess.Popen] = field(default_factory=list)
-
-    def flask(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(
-            [FLASK, *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.started.append(process)
-        return process
-
-    def run(self, name: str, *args: str, timeout: float = 120) -> str:
-        process = self.flask(name, *args)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill(process)
-            raise
-        output = (self.logs / f"{name}.log").read_text(errors="replace")
-        if process.returncode != 0:
-            pytest.fail(f"flask {' '.join(args)} failed:\n{output[-3000:]}", pytrace=False)
-        return output
-
-    @staticmethod
-    def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-        deadline = time.monotonic() + 10
-        for process in self.started:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.kill(process)
-
-    def tail(self, name: str, lines: int = 40) -> str:
-        path = self.logs / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    def failed(self, message: str) -> NoReturn:
+        pytest.fail(message, pytrace=False)
 
 
 # --- the data ---------------------------------------------------------------------------------
 
 
 def soak_config(database_url: str, redis_url: str, sandbox: SandboxServer, secret: str) -> type:
-    return type(
-        "SoakConfig",
-        (DevConfig,),
-        {
-            "DEBUG": False,
-            "SECRET_KEY": secret,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "REDIS_URL": redis_url,
-            "JOBS_INLINE": False,
-            "FORTNOX_API_URL": sandbox.api_url,
-            "FORTNOX_OAUTH_URL": sandbox.oauth_url,
-            "FORTNOX_SEND_LEASE_SECONDS": LEASE_SECONDS,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        },
-    )
+    extra = {"DEBUG": False, "FORTNOX_SEND_LEASE_SECONDS": LEASE_SECONDS}
+    return worker_config(DevConfig, database_url, redis_url, sandbox, secret, **extra)
 
 
 def connect(sandbox: SandboxServer, tenant: int) -> None:
@@ -285,24 +200,7 @@ def make_orders(count: int) -> tuple[Any, list[int]]:
     for n, number in enumerate(articles):
         factories.article(number, name=f"Reservdel {n}", price=Decimal(100 + 25 * n))
     ids = []
-    for n in range(count):
-        customer, facility = customers[n % CUSTOMERS]
-        order = create_order(
-            {
-                "kind": "work",
-                "customer_id": customer.id,
-                "facility_id": facility.id,
-                "actions": [{"date": date(2026, 11, 20), "description": f"Åtgärd {n}"}],
-                "article_rows": [
-                    {"article_number": articles[n % ARTICLES], "quantity": Decimal(1 + n % 3)},
-                    {
-                        "article_number": articles[(n * 7 + 3) % ARTICLES],
-                        "quantity": Decimal("1.5"),
-                    },
-                ],
-            },
-            by=tech,
-        )
+    for order in work_orders(count, customers, articles, by=tech):
         order.status = OrderStatus.READY
         ids.append(order.id)
     db.session.commit()
@@ -476,7 +374,7 @@ def test_two_workers_send_200_orders_exactly_once_through_faults_and_a_killed_wo
     stats = Stats()
     app = create_app(soak_config(database_url, redis_url, sandbox, secret))
     try:
-        processes.run("migrate", "db", "upgrade", timeout=300)
+        processes.run("migrate", FLASK, "db", "upgrade", timeout=300)
         tenant = sandbox.create_tenant("Kylteknik i Väst AB", "556123-4567", seed=False)
         with app.app_context():
             connect(sandbox, tenant)
@@ -678,7 +576,7 @@ def test_two_workers_send_200_orders_exactly_once_through_faults_and_a_killed_wo
         write_evidence(app, sandbox, logs)
         raise
     finally:
-        processes.stop_all()
+        processes.stop()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

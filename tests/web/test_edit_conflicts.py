@@ -50,7 +50,6 @@ def test_a_stale_save_of_the_order_is_refused_keeping_both_versions(client, logi
         version=version,
         orderer="",  # the technician's page still shows no orderer
         description="Bytte oljefilter på kompressorn",
-        op="save",
     )
     response = client.post(f"/orders/{world.order.id}", data=typed)
     html = response.get_data(as_text=True)
@@ -84,7 +83,7 @@ def test_rows_added_meanwhile_are_not_wiped_by_a_stale_page(client, login, world
 
     response = client.post(
         f"/orders/{world.order.id}",
-        data=order_form(world.order, version=version, op="save", description="Klart"),
+        data=order_form(world.order, version=version, description="Klart"),
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 409
@@ -98,7 +97,7 @@ def test_a_save_from_a_page_without_a_version_is_treated_as_stale(client, login,
     login("office")
     update_order(world.order, {"orderer": "Kontoret Kim"}, by=world.office)
     db.session.commit()
-    data = order_form(world.order, orderer="Någon", op="save")
+    data = order_form(world.order, orderer="Någon")
     del data["version"]
     response = client.post(f"/orders/{world.order.id}", data=data)
     assert response.status_code == 409
@@ -114,13 +113,9 @@ def test_a_stale_page_that_differs_in_nothing_saved_goes_through(client, login, 
     db.session.commit()
     assert world.order.version == 2
     response = client.post(
-        f"/orders/{world.order.id}",
+        f"/orders/{world.order.id}/comments",
         data=order_form(
-            world.order,
-            version=version,
-            subgroup_id=str(world.west.id),
-            op="comment",
-            comment="Ringt kunden",
+            world.order, version=version, subgroup_id=str(world.west.id), comment="Ringt kunden"
         ),
     )
     assert response.status_code == 302
@@ -154,7 +149,7 @@ def test_a_save_losing_the_race_to_another_gets_the_conflict_page(
     monkeypatch.setattr(services, "update_order", racing_update)
     response = client.post(
         f"/orders/{world.order.id}",
-        data=order_form(world.order, description="Bytte filter", op="save"),
+        data=order_form(world.order, description="Bytte filter"),
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 409

@@ -30,10 +30,9 @@ def test_signing_stores_the_drawing_and_the_page_shows_it(client, login, world, 
     login("technician", subgroup=world.west)
     png = drawn_png()
     response = client.post(
-        f"/orders/{world.order.id}",
+        f"/orders/{world.order.id}/sign",
         data=order_form(
             world.order,
-            op="sign",
             customer_name="Kalle Kund",
             signature=data_url(png),
             **action(0, "Bytt filter", tech=tech),
@@ -58,10 +57,9 @@ def test_a_bad_drawing_is_explained_and_nothing_is_saved(client, login, world, m
         (data_url(noise_png(520 * 1024)), "högst 512 kB"),
     ]:
         response = client.post(
-            f"/orders/{world.order.id}",
+            f"/orders/{world.order.id}/sign",
             data=order_form(
                 world.order,
-                op="sign",
                 customer_name="Kalle Kund",
                 signature=signature,
                 **action(0, "Bytt filter", tech=tech),
@@ -83,10 +81,8 @@ def test_changing_the_rows_of_a_signed_order_asks_then_clears_the_drawing(
     login("technician", subgroup=world.west)
     work = {**action(0, "Service", tech=tech), **row(0, "1001", "2", technician_id=tech.id)}
     client.post(
-        f"/orders/{world.order.id}",
-        data=order_form(
-            world.order, op="sign", customer_name="Kalle Kund", signature=data_url(drawn_png())
-        )
+        f"/orders/{world.order.id}/sign",
+        data=order_form(world.order, customer_name="Kalle Kund", signature=data_url(drawn_png()))
         | work,
     )
     signed = stored(world.order.id)
@@ -131,6 +127,6 @@ def test_the_signature_image_of_another_subgroup_is_403(client, login, world, ma
     db.session.commit()
     login("technician", subgroup=world.south)
     assert client.get(f"/orders/{world.order.id}/signature.png").status_code == 403
-    sign = order_form(world.order, op="sign", customer_name="X", signature=data_url(drawn_png()))
-    assert client.post(f"/orders/{world.order.id}", data=sign).status_code == 403
+    sign = order_form(world.order, customer_name="X", signature=data_url(drawn_png()))
+    assert client.post(f"/orders/{world.order.id}/sign", data=sign).status_code == 403
     assert stored(world.order.id).signed_customer_name == "Kalle Kund"

@@ -212,7 +212,6 @@ def test_saving_the_order_stores_actions_rows_and_readings(client, login, world)
     data = order_form(
         world.order,
         facility_id=str(world.facility.id),
-        op="save",
         **action(0, "Bytt oljefilter", "1,5", tech=tech),
         **action(1, "Provkört", "0.5", tech=tech),
         **row(0, "1001", "2", service_object_id=world.compressor.id, technician_id=tech.id),
@@ -256,7 +255,6 @@ def test_negative_quantity_is_shown_next_to_the_field_and_nothing_typed_is_lost(
     tech = login("technician", subgroup=world.west)
     data = order_form(
         world.order,
-        op="save",
         **action(0, "Felsökt larm", "2", tech=tech),
         **row(0, "1001", "2", technician_id=tech.id),
         **row(1, "1002", "-3", technician_id=tech.id),
@@ -281,7 +279,6 @@ def test_unknown_article_is_reported_on_its_row(client, login, world):
     tech = login("technician", subgroup=world.west)
     data = order_form(
         world.order,
-        op="save",
         **row(0, "1001", "1", technician_id=tech.id),
         **row(1, "9999", "1", technician_id=tech.id),
     )
@@ -294,7 +291,7 @@ def test_unknown_article_is_reported_on_its_row(client, login, world):
 
 def test_unparseable_numbers_and_dates_get_swedish_messages(client, login, world):
     tech = login("technician", subgroup=world.west)
-    data = order_form(world.order, op="save", **action(0, "Service", "två", day="igår", tech=tech))
+    data = order_form(world.order, **action(0, "Service", "två", day="igår", tech=tech))
     html = client.post(f"/orders/{world.order.id}", data=data).get_data(as_text=True)
     assert "Ange ett tal, t.ex. 1,5." in html
     assert "Ange ett datum som ÅÅÅÅ-MM-DD." in html
@@ -302,8 +299,8 @@ def test_unparseable_numbers_and_dates_get_swedish_messages(client, login, world
 
 def test_without_javascript_add_row_returns_the_form_with_one_more_row(client, login, world):
     tech = login("technician", subgroup=world.west)
-    data = order_form(world.order, op="add:actions", **action(0, "Bytt remmar", tech=tech))
-    response = client.post(f"/orders/{world.order.id}", data=data)
+    data = order_form(world.order, add="actions", **action(0, "Bytt remmar", tech=tech))
+    response = client.post(f"/orders/{world.order.id}/rows", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert field_value(html, "actions-0-description") == "Bytt remmar"
@@ -317,7 +314,7 @@ def test_order_custom_fields_are_saved(client, login, world):
     page = client.get(f"/orders/{world.order.id}").get_data(as_text=True)
     assert "Er referens" in page
     definition_field = next(part.split('"')[0] for part in page.split('name="custom_fields-')[1:])
-    data = order_form(world.order, op="save", **{f"custom_fields-{definition_field}": "Inköp"})
+    data = order_form(world.order, **{f"custom_fields-{definition_field}": "Inköp"})
     assert client.post(f"/orders/{world.order.id}", data=data).status_code == 302
     assert db.session.get(Order, world.order.id).custom_fields == {"Er referens": "Inköp"}
 
@@ -337,10 +334,8 @@ def test_delivery_date_is_offered_on_sales_orders_only(client, login, world):
 
 def test_signing_records_the_user_the_time_and_the_customers_name(client, login, world):
     tech = login("technician", subgroup=world.west)
-    data = order_form(
-        world.order, op="sign", customer_name="Kalle Kund", **action(0, "Service", tech=tech)
-    )
-    response = client.post(f"/orders/{world.order.id}", data=data)
+    data = order_form(world.order, customer_name="Kalle Kund", **action(0, "Service", tech=tech))
+    response = client.post(f"/orders/{world.order.id}/sign", data=data)
     assert response.status_code == 302
     order = db.session.get(Order, world.order.id)
     db.session.refresh(order)
@@ -351,8 +346,8 @@ def test_signing_records_the_user_the_time_and_the_customers_name(client, login,
 
 def test_signing_without_the_customers_name_asks_for_it(client, login, world):
     tech = login("technician", subgroup=world.west)
-    data = order_form(world.order, op="sign", **action(0, "Bytt filter", tech=tech))
-    response = client.post(f"/orders/{world.order.id}", data=data)
+    data = order_form(world.order, **action(0, "Bytt filter", tech=tech))
+    response = client.post(f"/orders/{world.order.id}/sign", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="customer_name-error">Skriv kundens namn.' in html
@@ -364,8 +359,8 @@ def test_marking_ready_keeps_an_unchanged_signature(client, login, world):
     tech = login("technician", subgroup=world.west)
     work = {**action(0, "Service", "2", tech=tech), **row(0, "1001", "1", technician_id=tech.id)}
     client.post(
-        f"/orders/{world.order.id}",
-        data=order_form(world.order, op="sign", customer_name="Kalle Kund", **work),
+        f"/orders/{world.order.id}/sign",
+        data=order_form(world.order, customer_name="Kalle Kund", **work),
     )
     order = db.session.get(Order, world.order.id)
     db.session.refresh(order)
@@ -373,7 +368,9 @@ def test_marking_ready_keeps_an_unchanged_signature(client, login, world):
     work["article_rows-0-price"] = "250,00"
     work["article_rows-0-unit"] = "st"
     work["article_rows-0-original_technician_id"] = str(tech.id)
-    response = client.post(f"/orders/{order.id}", data=order_form(order, op="status:ready", **work))
+    response = client.post(
+        f"/orders/{order.id}/status", data=order_form(order, status="ready", **work)
+    )
     assert response.status_code == 302
     db.session.refresh(order)
     assert order.status == OrderStatus.READY and order.is_signed
@@ -383,7 +380,7 @@ def test_changing_work_on_a_signed_order_asks_before_clearing_the_signature(clie
     tech = login("technician", subgroup=world.west)
     sign_order(world.order, by=tech, customer_name="Kalle Kund")
     db.session.commit()
-    data = order_form(world.order, op="save", **action(0, "Extra arbete", tech=tech))
+    data = order_form(world.order, **action(0, "Extra arbete", tech=tech))
     response = client.post(f"/orders/{world.order.id}", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -404,7 +401,7 @@ def test_changing_work_on_a_signed_order_asks_before_clearing_the_signature(clie
 def test_status_buttons_move_the_order(client, login, world, target, expected):
     login("office")
     response = client.post(
-        f"/orders/{world.order.id}", data=order_form(world.order, op=f"status:{target}")
+        f"/orders/{world.order.id}/status", data=order_form(world.order, status=target)
     )
     assert response.status_code == 302
     assert db.session.get(Order, world.order.id).status == expected
@@ -413,7 +410,7 @@ def test_status_buttons_move_the_order(client, login, world, target, expected):
 def test_a_status_change_the_rules_forbid_is_explained(client, login, world):
     login("office")
     response = client.post(
-        f"/orders/{world.order.id}", data=order_form(world.order, op="status:sent")
+        f"/orders/{world.order.id}/status", data=order_form(world.order, status="sent")
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -424,8 +421,8 @@ def test_a_status_change_the_rules_forbid_is_explained(client, login, world):
 def test_a_comment_is_added_with_its_author(client, login, world):
     me = login("office")
     response = client.post(
-        f"/orders/{world.order.id}",
-        data=order_form(world.order, op="comment", comment="Kunden ringer tillbaka"),
+        f"/orders/{world.order.id}/comments",
+        data=order_form(world.order, comment="Kunden ringer tillbaka"),
     )
     assert response.status_code == 302
     order = db.session.get(Order, world.order.id)
@@ -437,10 +434,10 @@ def test_a_locked_order_is_read_only_but_takes_comments(client, login, world):
     world.order.status = OrderStatus.INVOICED
     db.session.commit()
     html = client.get(f"/orders/{world.order.id}").get_data(as_text=True)
-    assert "kan inte ändras" in html and 'value="status:' not in html
-    saved = client.post(f"/orders/{world.order.id}", data={"op": "save"})
+    assert "kan inte ändras" in html and f"/orders/{world.order.id}/status" not in html
+    saved = client.post(f"/orders/{world.order.id}", data={})
     assert saved.status_code == 409
-    commented = client.post(f"/orders/{world.order.id}", data={"op": "comment", "comment": "OK"})
+    commented = client.post(f"/orders/{world.order.id}/comments", data={"comment": "OK"})
     assert commented.status_code == 302
     assert [c.text for c in db.session.get(Order, world.order.id).comments] == ["OK"]
 
@@ -460,7 +457,7 @@ def test_failed_fortnox_send_shows_the_error(client, login, world):
 def test_technician_of_another_subgroup_gets_403(client, login, world):
     login("technician", subgroup=world.south)
     assert client.get(f"/orders/{world.order.id}").status_code == 403
-    response = client.post(f"/orders/{world.order.id}", data=order_form(world.order, op="save"))
+    response = client.post(f"/orders/{world.order.id}", data=order_form(world.order))
     assert response.status_code == 403
 
 

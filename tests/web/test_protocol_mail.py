@@ -116,7 +116,7 @@ def send(client: Any, order: Order, **fields: Any) -> Any:
     """Press "Skicka protokoll" with the page as the browser shows it (the staff's subgroup
     select included), plus `fields`."""
     fields.setdefault("subgroup_id", str(order.subgroup_id or ""))
-    return client.post(f"/orders/{order.id}", data=order_form(order, op="send_protocol", **fields))
+    return client.post(f"/orders/{order.id}/protocol", data=order_form(order, **fields))
 
 
 def pdf_text(data: bytes) -> str:
@@ -191,7 +191,8 @@ def test_a_failed_smtp_connection_loses_nothing(client, login, contact_order, ma
     assert response.status_code == 502
     assert "Kunde inte skicka e-post: e-postservern 127.0.0.1:" in html
     assert "tar inte emot anslutningar" in html
-    assert 'name="op" value="send_protocol" class="primary">Försök igen</button>' in html
+    retry = f'formaction="/orders/{contact_order.id}/protocol" class="primary">Försök igen</button>'
+    assert retry in html
     assert field_value(html, "protocol_to") == "inkop@kund.se"  # kept for "Försök igen"
     assert "data-unsaved" not in html  # nothing waits to be saved
     db.session.expire_all()
@@ -239,8 +240,8 @@ def test_without_a_mail_server_the_mail_is_written_to_a_file_and_the_page_says_w
     assert "Ingen e-postserver är inställd (MAIL_SERVER)" in settings and str(folder) in settings
 
     response = client.post(
-        f"/orders/{contact_order.id}",
-        data=order_form(contact_order, op="send_protocol"),
+        f"/orders/{contact_order.id}/protocol",
+        data=order_form(contact_order),
         follow_redirects=True,
     )
 
@@ -273,14 +274,10 @@ def test_an_invoiced_order_can_still_send_its_protocol(client, login, contact_or
     db.session.commit()
     login("office")
     # A locked order's fields are disabled in the browser: only the address is posted.
-    response = client.post(
-        f"/orders/{contact_order.id}", data={"op": "send_protocol", "protocol_to": ""}
-    )
+    response = client.post(f"/orders/{contact_order.id}/protocol", data={"protocol_to": ""})
     assert response.status_code == 302
     assert smtp.received[0].rcpt_tos == ["eva@verkstads.se"]
-    bad = client.post(
-        f"/orders/{contact_order.id}", data={"op": "send_protocol", "protocol_to": "x@"}
-    )
+    bad = client.post(f"/orders/{contact_order.id}/protocol", data={"protocol_to": "x@"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "Ange en giltig e-postadress." in html
     assert field_value(html, "protocol_to") == "x@"

@@ -32,8 +32,8 @@ def contact_order(world) -> Order:  # type: ignore[no-untyped-def]
 
 def send(client: Any, order: Order) -> Any:
     return client.post(
-        f"/orders/{order.id}",
-        data=order_form(order, op="send_protocol", subgroup_id=str(order.subgroup_id or "")),
+        f"/orders/{order.id}/protocol",
+        data=order_form(order, subgroup_id=str(order.subgroup_id or "")),
     )
 
 
@@ -100,4 +100,4 @@ def test_a_failed_send_tells_a_technician_whom_to_ask_not_the_server_details(
     assert response.status_code == 502
     assert "Kunde inte skicka e-post" in html and "kontakta en administratör" in html
     assert "127.0.0.1" not in html and "MAIL_" not in html
-    assert 'value="send_protocol" class="primary">Försök igen' in html
+    assert f'formaction="/orders/{contact_order.id}/protocol" class="primary">Försök igen' in html

@@ -30,14 +30,12 @@ an article, having no subgroup, to every connected integration whose settings se
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, exists, func, or_, select, update
+from sqlalchemy import event, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
@@ -52,18 +50,18 @@ from app.integrations.fortnox.errors import (
     FortnoxNotFound,
     FortnoxUncertainError,
 )
+from app.integrations.fortnox.outbox import Failed, Outbox, Postponed, job_options
 from app.integrations.fortnox.sending import (
-    BACKOFF_SECONDS,
-    MAX_ATTEMPTS,
     TRANSIENT,
     article_payload,
     customer_payload,
     link,
+    raise_unless_created,
     unlink,
 )
 from app.integrations.fortnox.settings import FortnoxSettings
 from app.integrations.models import FortnoxIntegration, FortnoxRegisterPush, PushStatus
-from app.jobs import JobOptions, enqueue
+from app.jobs import enqueue
 
 CUSTOMER = "customer"
 ARTICLE = "article"
@@ -73,12 +71,10 @@ KINDS = (CUSTOMER, ARTICLE)
 # outlasts the job's timeout, so a worker still holding a push is never overtaken.
 JOB_TIMEOUT_SECONDS = 60
 LEASE = timedelta(seconds=JOB_TIMEOUT_SECONDS + 30)
-JOB_OPTIONS = JobOptions(
-    retries=len(BACKOFF_SECONDS), intervals=BACKOFF_SECONDS, timeout=JOB_TIMEOUT_SECONDS
-)
+JOB_OPTIONS = job_options(JOB_TIMEOUT_SECONDS)  # retried with the send's back-off
 # A push whose record is being sent by another worker waits this long before it is due again.
 BUSY_WAIT = timedelta(seconds=15)
-SWEEP_GRACE = timedelta(minutes=2)  # a pending push's job normally runs well within this
+OUTBOX = Outbox(FortnoxRegisterPush, PushStatus, lease=lambda: LEASE, noun="push")
 
 _QUEUED = "fortnox_pushes_to_enqueue"  # Session.info: push id → owner (user id), until commit
 
@@ -232,7 +228,7 @@ def _forget_after_rollback(session: Session, transaction: SessionTransaction) ->
 # --- the job ----------------------------------------------------------------------------------
 
 
-class PushFailed(Exception):
+class PushFailed(Failed):
     """A push that cannot succeed as things are: the reason in Swedish, and the Fortnox error
     that refused it (if one did)."""
 
@@ -242,65 +238,24 @@ class PushFailed(Exception):
         self.fortnox = fortnox
 
 
-class PushPostponed(Exception):
+class PushPostponed(Postponed):
     """A transient failure: the push goes back to the queue."""
 
 
-class LostClaim(Exception):
-    """Another worker has taken the push (this one outlived its lease): write nothing."""
-
-
-_claims = threading.local()
-
-
-def _token(push_id: int) -> str | None:
-    tokens: dict[int, str] = getattr(_claims, "tokens", {})
-    return tokens.get(push_id)
-
-
 def _commit(push_id: int) -> None:
-    """Commit the job's work on a push while this worker still holds it, ending the lease.
-    Raises LostClaim (after rolling back) when another worker has taken it."""
-    token = _token(push_id)
-    held = db.session.execute(  # type: ignore[attr-defined]
-        update(FortnoxRegisterPush)
-        .where(FortnoxRegisterPush.id == push_id, FortnoxRegisterPush.claim_token == token)
-        .values(lease_until=None)
-    ).rowcount
-    if token is None or not held:
-        db.session.rollback()
-        raise LostClaim(push_id)
-    db.session.commit()
+    """Commit the job's work on a push while this worker still holds it, ending the lease;
+    LostClaim when another worker has taken it (:meth:`Outbox.commit`)."""
+    OUTBOX.commit(push_id, release=True)
 
 
 def run_push(push_id: int) -> dict[str, Any]:
-    """The push job: safe to run twice, by two workers at once, or after a worker died."""
-    if not _claim(push_id):
-        return {"push_id": push_id, "status": "not_claimed"}
-    push = db.session.get(FortnoxRegisterPush, push_id)
-    assert push is not None
-    try:
-        try:
-            skipped = _perform(push)
-        except PushFailed as exc:
-            _fail(push_id, exc)
-            return {"push_id": push_id, "status": "failed", "error": exc.message}
-        except PushPostponed as exc:
-            if _postpone(push_id, str(exc)):
-                raise  # RQ retries the job after its interval (in-process: the sweeper does)
-            return {"push_id": push_id, "status": "failed", "error": str(exc)}
-        except LostClaim:
-            raise
-        except Exception:
-            db.session.rollback()
-            _postpone(push_id, "unexpected error")
-            raise
-    except LostClaim:
-        current_app.logger.warning("push %s was taken over by another worker", push_id)
-        return {"push_id": push_id, "status": "lost_claim"}
-    finally:
-        getattr(_claims, "tokens", {}).pop(push_id, None)
-    return {"push_id": push_id, "status": "skipped" if skipped else "done"}
+    """The push job: safe to run twice, by two workers at once, or after a worker died
+    (:meth:`Outbox.run`). Succeeded: "done", or "skipped" when there was nothing to send."""
+    return OUTBOX.run(push_id, claim=_claim, perform=_perform_job, fail=_fail, postpone=_postpone)
+
+
+def _perform_job(push: FortnoxRegisterPush) -> dict[str, Any]:
+    return {"status": "skipped" if _perform(push) else "done"}
 
 
 def _claim(push_id: int) -> bool:
@@ -308,7 +263,6 @@ def _claim(push_id: int) -> bool:
     while another push of the same record is being sent (the later one waits for it, so
     Fortnox ends with our latest state)."""
     now = _now()
-    token = uuid.uuid4().hex
     push = FortnoxRegisterPush
     sibling = aliased(FortnoxRegisterPush)
     busy = exists().where(
@@ -319,25 +273,7 @@ def _claim(push_id: int) -> bool:
         sibling.status == PushStatus.SENDING,
         sibling.lease_until >= now,
     )
-    claimed = db.session.execute(  # type: ignore[attr-defined]
-        update(push)
-        .where(
-            push.id == push_id,
-            or_(
-                (push.status == PushStatus.PENDING)
-                & or_(push.next_attempt_at.is_(None), push.next_attempt_at <= now),
-                (push.status == PushStatus.SENDING) & (push.lease_until < now),
-            ),
-            ~busy,
-        )
-        .values(
-            status=PushStatus.SENDING,
-            lease_until=now + LEASE,
-            attempts=push.attempts + 1,
-            claim_token=token,
-        )
-    ).rowcount
-    if not claimed:
+    if not OUTBOX.claim(push_id, now=now, unless=busy):
         # Held back by a push of the same record: due again shortly (the sweeper takes it).
         db.session.execute(
             update(push)
@@ -346,9 +282,6 @@ def _claim(push_id: int) -> bool:
         )
         db.session.commit()
         return False
-    if not hasattr(_claims, "tokens"):
-        _claims.tokens = {}
-    _claims.tokens[push_id] = token
     db.session.commit()
     return True
 
@@ -437,10 +370,7 @@ def _put(client: Any, kind: str, key: str, payload: dict[str, Any], integration_
     try:
         create(payload)
     except FortnoxUncertainError as uncertain:
-        try:
-            get(key)  # created after all?
-        except FortnoxNotFound:
-            raise uncertain from None
+        raise_unless_created(get, key, uncertain)
     except FortnoxError as refused:
         if isinstance(refused, TRANSIENT):
             raise
@@ -530,10 +460,7 @@ def _with_fortnox(exc: PushFailed) -> str:
 def _postpone(push_id: int, reason: str) -> bool:
     """A transient failure: back to the queue with the send's back-off (True), or failed
     after the last try (False)."""
-    db.session.rollback()
-    push = db.session.get(FortnoxRegisterPush, push_id)
-    assert push is not None
-    if push.attempts >= MAX_ATTEMPTS:
+    if OUTBOX.requeue(push_id, reason) is None:
         _fail(
             push_id,
             PushFailed(
@@ -541,10 +468,6 @@ def _postpone(push_id: int, reason: str) -> bool:
             ),
         )
         return False
-    delay = BACKOFF_SECONDS[min(push.attempts, len(BACKOFF_SECONDS)) - 1]
-    push.status = PushStatus.PENDING
-    push.next_attempt_at = _now() + timedelta(seconds=delay)
-    push.error_message = reason[:500]
     try:
         _commit(push_id)
     except IntegrityError:
@@ -559,29 +482,7 @@ def _postpone(push_id: int, reason: str) -> bool:
 
 
 def sweep(*, limit: int = 200) -> int:
-    """Re-enqueue pushes that are due: a retry whose time has come, a pending push nobody took
-    within SWEEP_GRACE (its job was lost), or a push whose lease ran out (its worker died),
-    the longest overdue first. Harmless when run twice (the job claims a push once). Returns
-    how many were enqueued."""
-    now = _now()
-    push = FortnoxRegisterPush
-    overdue = func.coalesce(push.lease_until, push.next_attempt_at, push.created_at)
-    due = db.session.scalars(
-        select(push.id)
-        .where(
-            or_(
-                (push.status == PushStatus.PENDING)
-                & or_(
-                    push.next_attempt_at <= now,
-                    push.next_attempt_at.is_(None) & (push.created_at < now - SWEEP_GRACE),
-                ),
-                (push.status == PushStatus.SENDING) & (push.lease_until < now),
-            )
-        )
-        .order_by(overdue, push.id)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
-    for push_id in due:
-        enqueue(run_push, push_id, options=JOB_OPTIONS)
-    return len(due)
+    """Re-enqueue pushes that are due (:meth:`Outbox.sweep`): a retry whose time has come, a
+    pending push nobody took within SWEEP_GRACE, or a push whose worker died. Returns how
+    many were enqueued."""
+    return OUTBOX.sweep(run_push, JOB_OPTIONS, limit=limit)

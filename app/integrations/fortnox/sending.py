@@ -18,21 +18,21 @@ The outbox row (:class:`FortnoxSend`) owns a send's progress; the order's Fortno
 * A failure Fortnox or the mapping reports (refused data, a missing customer tag…) ends the
   send as failed with the reason in Swedish; the order is otherwise left exactly as it was.
   Transient failures (rate limit, 5xx, no connection, an uncertain answer) put the send back
-  in the queue with a back-off, up to :data:`MAX_ATTEMPTS`.
+  in the queue with a back-off, up to :data:`.outbox.MAX_ATTEMPTS`. The lease, the claim
+  token, the retries and the sweeper are :class:`.outbox.Outbox`'s, shared with the register
+  pushes.
 """
 
 from __future__ import annotations
 
-import threading
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -54,6 +54,7 @@ from app.integrations.fortnox.mapping import (
     map_order,
     time_report,
 )
+from app.integrations.fortnox.outbox import Failed, Outbox, Postponed, job_options
 from app.integrations.models import (
     OPEN_SEND_STATUSES,
     FortnoxIntegration,
@@ -63,8 +64,9 @@ from app.integrations.models import (
     SendStep,
     TimeReportEntry,
 )
-from app.jobs import JobOptions, enqueue
+from app.jobs import enqueue
 from app.orders.models import FortnoxState, Order, OrderStatus
+from app.orders.protocol import ProtocolTooLarge
 
 SEND_OPERATION = "send"
 # A send job is stopped by RQ after JOB_TIMEOUT_SECONDS. The lease outlasts that by a margin, so
@@ -74,19 +76,15 @@ SEND_OPERATION = "send"
 JOB_TIMEOUT_SECONDS = 120
 MIN_LEASE_SECONDS = JOB_TIMEOUT_SECONDS + 30
 DEFAULT_LEASE_SECONDS = 180
-# A transient failure is retried by RQ after these waits (the same ones are recorded as the
-# send's next_attempt_at, which the sweeper honours); after MAX_ATTEMPTS the send has failed.
-BACKOFF_SECONDS = (10, 60, 300)
-MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
-JOB_OPTIONS = JobOptions(
-    retries=len(BACKOFF_SECONDS), intervals=BACKOFF_SECONDS, timeout=JOB_TIMEOUT_SECONDS
-)
+# A transient failure is retried by RQ after outbox.BACKOFF_SECONDS; after
+# outbox.MAX_ATTEMPTS the send has failed.
+JOB_OPTIONS = job_options(JOB_TIMEOUT_SECONDS)
 
 ALREADY_INVOICED = "Ordern är redan fakturerad i Fortnox och kan inte ändras därifrån."
 TRANSIENT = (FortnoxRateLimited, FortnoxServerError, FortnoxConnectionError, FortnoxUncertainError)
 
 
-class SendFailed(Exception):
+class SendFailed(Failed):
     """A send that cannot succeed as things are: the reason in Swedish, and Fortnox's own
     message and code when Fortnox refused."""
 
@@ -99,7 +97,7 @@ class SendFailed(Exception):
         self.fortnox_message = fortnox_message
 
 
-class SendPostponed(Exception):
+class SendPostponed(Postponed):
     """A transient failure: the send goes back to the queue."""
 
 
@@ -112,28 +110,13 @@ def _lease() -> timedelta:
     return timedelta(seconds=max(int(configured), MIN_LEASE_SECONDS))
 
 
-class LostClaim(Exception):
-    """Another worker has taken the send (this one outlived its lease): write nothing."""
-
-
-# The claim this thread holds on each send it works on (a job runs in one thread).
-_claims = threading.local()
+OUTBOX = Outbox(FortnoxSend, SendStatus, lease=_lease, noun="send")
 
 
 def _commit(send_id: int, *, release: bool = False) -> None:
-    """Commit the job's work on a send, but only while this worker still holds it; renews the
-    lease (``release``: ends it, the send is done or back in the queue). Raises LostClaim
-    (after rolling back) when another worker has taken the send."""
-    token = getattr(_claims, "tokens", {}).get(send_id)
-    held = db.session.execute(  # type: ignore[attr-defined]
-        update(FortnoxSend)
-        .where(FortnoxSend.id == send_id, FortnoxSend.claim_token == token)
-        .values(lease_until=None if release else _now() + _lease())
-    ).rowcount
-    if token is None or not held:
-        db.session.rollback()
-        raise LostClaim(send_id)
-    db.session.commit()
+    """Commit the job's work on a send while this worker still holds it (renewing the lease;
+    ``release`` ends it); LostClaim when another worker has taken it (:meth:`Outbox.commit`)."""
+    OUTBOX.commit(send_id, release=release)
 
 
 # --- what this integration knows exists in Fortnox ------------------------------------------
@@ -335,34 +318,14 @@ def send_orders(orders: Iterable[Order], *, by: User) -> tuple[list[FortnoxSend]
 
 
 def run_send(send_id: int) -> dict[str, Any]:
-    """The send job: safe to run twice, by two workers at once, or after a worker died."""
-    if not _claim(send_id):
-        return {"send_id": send_id, "status": "not_claimed"}
-    send = db.session.get(FortnoxSend, send_id)
-    assert send is not None
-    try:
-        try:
-            _perform(send)
-        except SendFailed as exc:
-            _fail(send, exc)
-            return {"send_id": send_id, "status": "failed", "error": exc.message}
-        except SendPostponed as exc:
-            if _postpone(send, str(exc)):
-                raise  # RQ retries the job after its interval (in-process: the sweeper does)
-            return {"send_id": send_id, "status": "failed", "error": str(exc)}
-        except LostClaim:
-            raise
-        except Exception:
-            db.session.rollback()
-            _postpone(db.session.get(FortnoxSend, send_id), "unexpected error")  # type: ignore[arg-type]
-            raise
-    except LostClaim:
-        current_app.logger.warning("send %s was taken over by another worker", send_id)
-        return {"send_id": send_id, "status": "lost_claim"}
-    finally:
-        getattr(_claims, "tokens", {}).pop(send_id, None)
+    """The send job: safe to run twice, by two workers at once, or after a worker died
+    (:meth:`Outbox.run`). Succeeded: the Fortnox document's type and number."""
+    return OUTBOX.run(send_id, claim=_claim, perform=_perform_job, fail=_fail, postpone=_postpone)
+
+
+def _perform_job(send: FortnoxSend) -> dict[str, Any]:
+    _perform(send)
     return {
-        "send_id": send_id,
         "status": "succeeded",
         "document_type": send.document_type,
         "document_number": send.document_number,
@@ -371,31 +334,9 @@ def run_send(send_id: int) -> dict[str, Any]:
 
 def _claim(send_id: int) -> bool:
     """Take the send for this worker: pending and due, or sending with a lease run out."""
-    now = _now()
-    token = uuid.uuid4().hex
-    claimed = db.session.execute(  # type: ignore[attr-defined]
-        update(FortnoxSend)
-        .where(
-            FortnoxSend.id == send_id,
-            or_(
-                (FortnoxSend.status == SendStatus.PENDING)
-                & or_(FortnoxSend.next_attempt_at.is_(None), FortnoxSend.next_attempt_at <= now),
-                (FortnoxSend.status == SendStatus.SENDING) & (FortnoxSend.lease_until < now),
-            ),
-        )
-        .values(
-            status=SendStatus.SENDING,
-            lease_until=now + _lease(),
-            attempts=FortnoxSend.attempts + 1,
-            claim_token=token,
-        )
-    ).rowcount
-    if not claimed:
+    if not OUTBOX.claim(send_id, now=_now()):
         db.session.rollback()
         return False
-    if not hasattr(_claims, "tokens"):
-        _claims.tokens = {}
-    _claims.tokens[send_id] = token
     send = db.session.get(FortnoxSend, send_id)
     assert send is not None
     send.order.fortnox_state = FortnoxState.SENDING
@@ -446,6 +387,8 @@ def _perform(send: FortnoxSend) -> None:
         raise SendFailed(
             exc.user_message, fortnox_code=exc.code, fortnox_message=exc.message
         ) from exc
+    except ProtocolTooLarge as exc:  # attach_protocol: the PDF could not be made in time
+        raise SendFailed(exc.message) from exc
     finally:
         client.close()
 
@@ -511,14 +454,34 @@ def _ensure_customer(client: Any, context: _Context) -> None:
             f"Kunden {number} finns inte i Fortnox och saknar taggen ”{tag}”, som krävs för att "
             "skicka kunder dit. Lägg till taggen på kunden och skicka igen."
         )
-    try:
-        client.create_customer(customer_payload(customer))
-    except FortnoxUncertainError as uncertain:
-        try:
-            client.get_customer(number)  # created after all?
-        except FortnoxNotFound:
-            raise uncertain from None  # not created: transient, the send is retried
+    _create_once(client.create_customer, client.get_customer, number, customer_payload(customer))
     link(integration_id, "customer", number)
+
+
+def _create_once(
+    create: Callable[[dict[str, Any]], Any],
+    get: Callable[[str], Any],
+    number: str,
+    payload: dict[str, Any],
+) -> None:
+    """Create a customer or article in Fortnox. After an uncertain answer a GET of ``number``
+    decides (never created blindly twice): when it is not there, the uncertain error is raised
+    again (transient: the send is retried)."""
+    try:
+        create(payload)
+    except FortnoxUncertainError as uncertain:
+        raise_unless_created(get, number, uncertain)
+
+
+def raise_unless_created(
+    get: Callable[[str], Any], number: str, uncertain: FortnoxUncertainError
+) -> None:
+    """After an uncertain create: a GET of ``number`` decides whether Fortnox has it after all;
+    ``uncertain`` is raised again when it has not (FortnoxNotFound)."""
+    try:
+        get(number)
+    except FortnoxNotFound:
+        raise uncertain from None
 
 
 def customer_payload(customer: Any) -> dict[str, Any]:
@@ -575,13 +538,7 @@ def _ensure_articles(client: Any, context: _Context) -> None:
                     else ". Lägg upp den i Fortnox och skicka igen."
                 )
             )
-        try:
-            client.create_article(article_payload(article))
-        except FortnoxUncertainError as uncertain:
-            try:
-                client.get_article(number)  # created after all?
-            except FortnoxNotFound:
-                raise uncertain from None  # not created: transient, the send is retried
+        _create_once(client.create_article, client.get_article, number, article_payload(article))
         link(integration_id, "article", number)
 
 
@@ -857,10 +814,11 @@ def _other_failed_sends(send: FortnoxSend) -> int:
     )
 
 
-def _fail(send: FortnoxSend, exc: SendFailed) -> None:
+def _fail(send_id: int, exc: SendFailed) -> None:
     """The send failed for good: the reason on the send and the order, an integration error."""
     db.session.rollback()
-    send = db.session.get(FortnoxSend, send.id)  # type: ignore[assignment]
+    send = db.session.get(FortnoxSend, send_id)
+    assert send is not None
     order = send.order
     send.status = SendStatus.FAILED
     send.finished_at = _now()
@@ -892,59 +850,27 @@ def _with_fortnox(exc: SendFailed) -> str:
     return exc.message
 
 
-def _postpone(send: FortnoxSend, reason: str) -> bool:
+def _postpone(send_id: int, reason: str) -> bool:
     """A transient failure: back to the queue with a back-off (True), or failed after the last
     try (False)."""
-    db.session.rollback()
-    send = db.session.get(FortnoxSend, send.id)  # type: ignore[assignment]
-    if send.attempts >= MAX_ATTEMPTS:
+    send: FortnoxSend | None = OUTBOX.requeue(send_id, reason)
+    if send is None:
         _fail(
-            send,
+            send_id,
             SendFailed(
                 "Fortnox svarade inte efter flera försök. Försök igen om en stund.",
                 fortnox_message=reason,
             ),
         )
         return False
-    delay = BACKOFF_SECONDS[min(send.attempts, len(BACKOFF_SECONDS)) - 1]
-    send.status = SendStatus.PENDING
     send.lease_until = None
-    send.next_attempt_at = _now() + timedelta(seconds=delay)
-    send.error_message = reason[:500]
     send.order.fortnox_state = FortnoxState.QUEUED
-    _commit(send.id, release=True)
+    _commit(send_id, release=True)
     return True
 
 
-SWEEP_GRACE = timedelta(minutes=2)  # a pending send's job normally runs well within this
-
-
 def sweep(*, limit: int = 200) -> int:
-    """Re-enqueue sends that are due: a retry whose time has come, a pending send nobody took
-    within SWEEP_GRACE (its job was lost), or a send whose lease ran out (its worker died) —
-    the longest overdue first. Not a send that is simply waiting in the queue. Harmless when
-    run twice (the job claims a send once). Returns how many were enqueued."""
-    now = _now()
-    overdue = func.coalesce(
-        FortnoxSend.lease_until, FortnoxSend.next_attempt_at, FortnoxSend.created_at
-    )
-    due = db.session.scalars(
-        select(FortnoxSend.id)
-        .where(
-            or_(
-                (FortnoxSend.status == SendStatus.PENDING)
-                & or_(
-                    FortnoxSend.next_attempt_at <= now,
-                    FortnoxSend.next_attempt_at.is_(None)
-                    & (FortnoxSend.created_at < now - SWEEP_GRACE),
-                ),
-                (FortnoxSend.status == SendStatus.SENDING) & (FortnoxSend.lease_until < now),
-            )
-        )
-        .order_by(overdue, FortnoxSend.id)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
-    for send_id in due:
-        enqueue(run_send, send_id, options=JOB_OPTIONS)
-    return len(due)
+    """Re-enqueue sends that are due (:meth:`Outbox.sweep`): a retry whose time has come, a
+    pending send nobody took within SWEEP_GRACE, or a send whose worker died. Returns how many
+    were enqueued."""
+    return OUTBOX.sweep(run_send, JOB_OPTIONS, limit=limit)

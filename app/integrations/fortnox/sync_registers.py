@@ -32,12 +32,14 @@ case-insensitively, like our registers.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from typing import Any, cast
 
 from flask import current_app
@@ -65,6 +67,7 @@ from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefa
 from app.articles.models import Article
 from app.auth.models import User
 from app.customers.models import Customer
+from app.db import utcnow as _now
 from app.errors import Conflict
 from app.extensions import db
 from app.integrations.fortnox import services
@@ -76,6 +79,7 @@ from app.integrations.fortnox.client import (
     format_lastmodified,
 )
 from app.integrations.fortnox.errors import FortnoxError
+from app.integrations.fortnox.ratelimit import FORTNOX_LIMIT
 from app.integrations.fortnox.sync import SyncContext, part, running
 from app.integrations.models import (
     ArticleSnapshot,
@@ -235,26 +239,29 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-# Column types whose values a PostgreSQL array carries as they are (``_insert_unnest``).
+# Column types whose values a PostgreSQL array or a JSON array carries (``_insert_bulk``).
 _PLAIN_TYPES = (String, Text, Integer, Numeric, Boolean, DateTime, Date)
 
 
-def _insert_unnest(table: Table, rows: list[dict[str, Any]], key: str) -> set[str] | None:
-    """PostgreSQL: every row in ONE ``INSERT … SELECT FROM unnest(<an array per column>) ON
-    CONFLICT DO NOTHING RETURNING <key>`` — a page of 500 is one short statement and one round
-    trip, where an executemany is 500 statements (the tail of a 50 000-article first sync,
-    issue #15). Python-side column defaults are filled in here, as an INSERT would. Returns
-    the ``key`` values inserted (the others collided), or None where this does not apply
-    (another database, rows of different shapes, a column type an array does not carry)."""
+def _insert_bulk(table: Table, rows: list[dict[str, Any]], key: str) -> set[str] | None:
+    """Every row in ONE statement, ``INSERT … SELECT … FROM <the rows as one JSON text> ON
+    CONFLICT DO NOTHING RETURNING <key>`` (PostgreSQL's ``json_array_elements``, SQLite's
+    ``json_each``): a page of 500 is one short statement with one parameter, where an
+    executemany is 500 statements with SQLAlchemy preparing each row's parameters, and arrays
+    per column cost psycopg an escape per text (the tail of a 50 000-article first sync, issue
+    #15). Python-side column defaults are filled in here, as an INSERT would. Returns the
+    ``key`` values inserted (the others collided), or None where this does not apply (another
+    database, rows of different shapes, a column type JSON does not carry)."""
     bind = db.session.get_bind()
-    if bind.dialect.name != "postgresql" or not rows:
+    dialect = bind.dialect
+    if dialect.name not in ("postgresql", "sqlite") or not rows:
         return None
     given = set(rows[0])
     if any(set(row) != given for row in rows):
         return None
     names: list[str] = []
-    arrays: dict[str, Any] = {}
-    casts: list[str] = []
+    columns: list[list[Any]] = []
+    types: list[str] = []
     for column in table.columns:
         base = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         if not isinstance(base, _PLAIN_TYPES):
@@ -271,19 +278,51 @@ def _insert_unnest(table: Table, rows: list[dict[str, Any]], key: str) -> set[st
         else:
             continue  # the database's own default (a serial id, a server default)
         if isinstance(column.type, TypeDecorator):
-            values = [column.type.process_bind_param(v, bind.dialect) for v in values]
-        parameter = f"p{len(names)}"
+            values = _each_once(values, partial(column.type.process_bind_param, dialect=dialect))
         names.append(column.name)
-        arrays[parameter] = values
-        ddl = base.compile(dialect=bind.dialect)
-        casts.append(f"CAST(:{parameter} AS {ddl}[])")
-    quote = bind.dialect.identifier_preparer.quote
+        columns.append(_as_json(base, values, dialect))
+        types.append(base.compile(dialect=dialect))
+    quote = dialect.identifier_preparer.quote
+    into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+    if dialect.name == "postgresql":
+        picks = ", ".join(f"CAST(r->>{i} AS {ddl})" for i, ddl in enumerate(types))
+        source = "json_array_elements(CAST(:rows AS json)) AS r"
+    else:
+        # "WHERE true": SQLite's grammar wants it between a SELECT and its ON CONFLICT.
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
+        source = "json_each(:rows) WHERE true"
     statement = text(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"SELECT * FROM unnest({', '.join(casts)}) "
-        f"ON CONFLICT DO NOTHING RETURNING {quote(key)}"
+        f"{into}SELECT {picks} FROM {source} ON CONFLICT DO NOTHING RETURNING {quote(key)}"
     )
-    return {str(value) for value in db.session.execute(statement, arrays).scalars()}
+    payload = json.dumps(list(zip(*columns, strict=True)))
+    return {str(value) for value in db.session.execute(statement, {"rows": payload}).scalars()}
+
+
+def _as_json(base: Any, values: list[Any], dialect: Any) -> list[Any]:
+    """Values as JSON carries them to the database: decimals as exact text, and on SQLite as
+    the column's bind processor stores them (a timestamp as its text), on PostgreSQL
+    timestamps and dates in ISO form; each distinct value converted once (a page shares its
+    timestamp)."""
+    if isinstance(base, Numeric) and not isinstance(base, Integer):
+        return [None if v is None else str(v) for v in values]
+    if dialect.name == "sqlite":
+        process = base.dialect_impl(dialect).bind_processor(dialect)
+        return values if process is None else _each_once(values, process)
+    if isinstance(base, DateTime | Date):
+        return _each_once(values, lambda v: None if v is None else v.isoformat())
+    return values
+
+
+def _each_once(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` applied to each value, once per distinct value (a page shares its
+    timestamp: one conversion instead of 500)."""
+    done: dict[Any, Any] = {}
+    result = []
+    for value in values:
+        if value not in done:
+            done[value] = process(value)
+        result.append(done[value])
+    return result
 
 
 def _insert_new(table: Table, rows: list[dict[str, Any]], key: str) -> set[str]:
@@ -292,7 +331,7 @@ def _insert_new(table: Table, rows: list[dict[str, Any]], key: str) -> set[str]:
     Returns the ``key`` values inserted."""
     if not rows:
         return set()
-    inserted_at_once = _insert_unnest(table, rows, key)
+    inserted_at_once = _insert_bulk(table, rows, key)
     if inserted_at_once is not None:
         return inserted_at_once
     try:
@@ -332,13 +371,20 @@ class Links:
         missing = sorted(set(keys) - self.keys)
         if not missing:
             return
+        now = _now()
         rows = [
-            {"integration_id": self.integration_id, "kind": self.kind, "key": k} for k in missing
+            {
+                "integration_id": self.integration_id,
+                "kind": self.kind,
+                "key": k,
+                "confirmed_at": now,
+            }
+            for k in missing
         ]
         table = _table(FortnoxLink)
         dialect = db.session.get_bind().dialect.name
-        if _insert_unnest(table, rows, "key") is not None:
-            pass  # PostgreSQL: one statement; a link a send made meanwhile stays as it is
+        if _insert_bulk(table, rows, "key") is not None:
+            pass  # one statement; a link a send made meanwhile stays as it is
         elif dialect in ("postgresql", "sqlite"):
             # One a send linked meanwhile stays as it is; no savepoint needed (on SQLite a
             # savepoint opening the transaction commits on its own).
@@ -387,8 +433,15 @@ def _pages(
 # Pages asked for at once, and how far ahead of the page being written they may be. Fortnox
 # lets 25 calls through per 5 s (the shared rate limiter keeps to that); a 500-record page
 # takes a while to come, so one call after the other would leave most of each window unused.
-FETCHERS = 4
-PAGES_AHEAD = 6
+# A whole window may be fetched ahead (25 pages of 500 are a few MB): the rate limiter frees
+# each slot 5 s after its call completed, so calls spread out by a slow writer in the first
+# window stay spread out in every later one, and the last window's pages are then written
+# one after the other after it (issue #15: 50 000 articles within 1.10 × Fortnox's floor).
+FETCHERS = 6
+PAGES_AHEAD = FORTNOX_LIMIT
+# Pages already fetched when the writer comes to them are written together, up to this many
+# records: one query for our records, one insert and one commit where there would be a few.
+BATCH_RECORDS = 2000
 
 
 def _page_of(
@@ -482,6 +535,11 @@ class _Fetchers:
             finally:
                 client.close()
 
+    def has(self, number: int) -> bool:
+        """Whether page ``number`` has come (or failed to) already: taking it will not wait."""
+        with self.ready:
+            return number in self.results
+
     def take(self, number: int) -> Page:
         """Page ``number`` (waiting for it); an error met fetching it is raised here."""
         with self.ready:
@@ -513,17 +571,35 @@ def fetched_ahead(context: SyncContext, path: str, key: str, since: str | None) 
     written, so waiting for Fortnox and writing overlap instead of adding up."""
     query: dict[str, Any] = {} if since is None else {"lastmodified": format_lastmodified(since)}
     first = _page_of(context.client, path, key, query, 1)
-    yield first
     if first.total_pages <= 1 or not first.items:
+        yield first
         return
     fetchers = _Fetchers(context.integration.id, path, key, query)
-    fetchers.start(first.total_pages)
+    fetchers.start(first.total_pages)  # the next pages come while the first is written
     try:
-        for number in range(2, first.total_pages + 1):
+        yield first
+        number, ended = 2, False
+        while number <= first.total_pages and not ended:
             page = fetchers.take(number)
+            number += 1
+            ended = not page.items
+            # The pages that have come meanwhile go with it (the writer has fallen behind).
+            while (
+                not ended
+                and number <= first.total_pages
+                and len(page.items) < BATCH_RECORDS
+                and fetchers.has(number)
+            ):
+                more = fetchers.take(number)
+                number += 1
+                ended = not more.items
+                page = Page(
+                    items=page.items + more.items,
+                    current_page=more.current_page,
+                    total_pages=more.total_pages,
+                    total_resources=more.total_resources,
+                )
             yield page
-            if not page.items:
-                return
     finally:
         fetchers.stop()
 
@@ -756,8 +832,16 @@ def _articles_page(
         updated += 1
     context.count("updated", updated)
     context.count("unchanged", len(changes) - updated)
+    now = _now()  # one timestamp for the page, not a default called per row
     rows = [
-        {"article_number": a.number, "name": a.name, "unit": a.unit, "price": a.price}
+        {
+            "article_number": a.number,
+            "name": a.name,
+            "unit": a.unit,
+            "price": a.price,
+            "created_at": now,
+            "updated_at": now,
+        }
         for a in new.values()
     ]
     refused_numbers = {number for number, _reason in refused}

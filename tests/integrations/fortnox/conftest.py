@@ -37,6 +37,10 @@ GA10 = ServiceObjectSnapshot(
 )
 FD20 = ServiceObjectSnapshot("Kyltork FD 20", id=2)
 NOV20, NOV21 = date(2026, 11, 20), date(2026, 11, 21)
+# Where most of the reference order's rows were worked: by Anna, at GA 10, on 21/11.
+ANNA_AT_GA10: dict[str, Any] = dict(
+    date=NOV21, technician=ANNA, service_object=GA10, cost_center="200"
+)
 
 
 def make_order(**overrides: Any) -> OrderSnapshot:
@@ -80,26 +84,10 @@ def make_order(**overrides: Any) -> OrderSnapshot:
         ),
         article_rows=(
             ArticleRowSnapshot(
-                "F100",
-                "Luftfilter GA 10",
-                Decimal("2"),
-                Decimal("450.00"),
-                "st",
-                date=NOV21,
-                technician=ANNA,
-                service_object=GA10,
-                cost_center="200",
+                "F100", "Luftfilter GA 10", Decimal("2"), Decimal("450.00"), "st", **ANNA_AT_GA10
             ),
             ArticleRowSnapshot(
-                "ARB",
-                "Arbete",
-                Decimal("2.5"),
-                Decimal("650"),
-                "h",
-                date=NOV21,
-                technician=ANNA,
-                service_object=GA10,
-                cost_center="200",
+                "ARB", "Arbete", Decimal("2.5"), Decimal("650"), "h", **ANNA_AT_GA10
             ),
             ArticleRowSnapshot(
                 "ARB",
@@ -113,15 +101,7 @@ def make_order(**overrides: Any) -> OrderSnapshot:
                 cost_center="300",
             ),
             ArticleRowSnapshot(
-                "F100",
-                "Luftfilter GA 10",
-                Decimal("1"),
-                Decimal("450"),
-                "st",
-                date=NOV21,
-                technician=ANNA,
-                service_object=GA10,
-                cost_center="200",
+                "F100", "Luftfilter GA 10", Decimal("1"), Decimal("450"), "st", **ANNA_AT_GA10
             ),
             ArticleRowSnapshot(
                 "MILJO",

@@ -1,4 +1,5 @@
-"""The settings definitions (fortnox-settings.md §3, §4, §7, §8) and their validation."""
+"""The settings (fortnox-settings.md §3, §4, §7, §8): declared once as the fields of
+FortnoxSettings, the definitions derived from them, and their validation."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import dataclasses
 import json
 import os
 import re
+import typing
 from pathlib import Path
 
 import pytest
 
+from app.integrations.fortnox import limits
 from app.integrations.fortnox.settings import (
     DEFINITIONS_BY_KEY,
     GROUPS,
@@ -18,6 +21,8 @@ from app.integrations.fortnox.settings import (
     InvalidSettingError,
     SettingError,
     UnknownSettingError,
+    definitions_of,
+    setting,
 )
 
 SPEC = Path(
@@ -52,14 +57,13 @@ def test_definitions_match_the_spec_keys_labels_and_order() -> None:
 
 def test_defaults_match_the_spec() -> None:
     expected = {"off": False, "empty": None, "0": 0, "`TID`": "TID"}
+    defaults = FortnoxSettings.from_dict({})
     for _, key, _, default in spec_rows():
-        definition = DEFINITIONS_BY_KEY[key]
         wanted = expected[default]
         if wanted is None:  # "empty": the empty text or list
-            assert definition.default in ("", ()), key
+            assert getattr(defaults, key) in ("", ()), key
         else:
-            assert definition.default == wanted, key
-        assert getattr(FortnoxSettings(), key) == definition.default, key
+            assert getattr(defaults, key) == wanted, key
 
 
 def test_groups_follow_the_spec_sections() -> None:
@@ -73,15 +77,83 @@ def test_groups_follow_the_spec_sections() -> None:
     assert [k for g in GROUPS for k in g.keys] == [d.key for d in SETTING_DEFINITIONS]
 
 
-def test_dataclass_fields_are_the_definitions_with_matching_types() -> None:
-    fields = dataclasses.fields(FortnoxSettings)
-    assert [f.name for f in fields] == [d.key for d in SETTING_DEFINITIONS]
-    python_type = {"bool": bool, "str": str, "int": int, "list": tuple}
-    for definition in SETTING_DEFINITIONS:
-        assert isinstance(definition.default, python_type[definition.type]), definition.key
-        assert definition.help and len(definition.help) <= 100, definition.key
-        if definition.depends_on:
-            assert DEFINITIONS_BY_KEY[definition.depends_on].type == "bool"
+def test_help_texts_are_one_short_line() -> None:
+    for declared in dataclasses.fields(FortnoxSettings):
+        help_text = declared.metadata["help"]
+        assert help_text and len(help_text) <= 100 and "\n" not in help_text, declared.name
+
+
+def test_each_field_default_is_what_from_dict_and_to_dict_give_for_a_missing_key() -> None:
+    """The default declared on a field is the whole truth: nothing else lists defaults."""
+    built = FortnoxSettings.from_dict({})
+    stored = built.to_dict()
+    for declared in dataclasses.fields(FortnoxSettings):
+        assert getattr(built, declared.name) == declared.default, declared.name
+        default = declared.default
+        assert stored[declared.name] == (
+            ";".join(default) if isinstance(default, tuple) else default
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Declared:
+    """A settings class as a new setting would be declared: only the field and setting()."""
+
+    flag: bool = setting(False, "Flagga", "Slår på något.", group="rows")
+    count: int = setting(3, "Antal", "Hur många.", group="header", depends_on="flag")
+    code: str = setting(
+        "AB", "Kod", "En kod.", group="sending", max_length=4, choices=frozenset({"AB", "CD"})
+    )
+    note: str = setting("", "Not", "Fritext.", group="sync", strip=False, multiline=True)
+    numbers: tuple[str, ...] = setting((), "Nummer", "Med semikolon.", group="sync")
+
+
+def test_a_declared_field_is_all_a_definition_needs() -> None:
+    found = {d.key: d for d in definitions_of(_Declared)}
+    assert list(found) == ["flag", "count", "code", "note", "numbers"]
+    assert [found[k].type for k in found] == ["bool", "int", "str", "str", "list"]
+    assert [found[k].default for k in found] == [False, 3, "AB", "", ()]
+    assert [found[k].group for k in found] == ["rows", "header", "sending", "sync", "sync"]
+    assert (found["count"].label, found["count"].help) == ("Antal", "Hur många.")
+    assert found["count"].depends_on == "flag" and found["flag"].depends_on is None
+    assert (found["code"].max_length, found["code"].choices) == (4, frozenset({"AB", "CD"}))
+    assert found["note"].strip is False and found["note"].multiline is True
+    assert found["numbers"].strip is True and found["numbers"].multiline is False
+
+
+def _one_field(*extra: tuple[str, object, dataclasses.Field]) -> type:
+    return dataclasses.make_dataclass("Bad", list(extra), frozen=True)
+
+
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        ([("x", bool, dataclasses.field(default=False))], "declare every setting"),
+        ([("x", float, setting(0, "X", "X.", group="rows"))], "a setting is bool"),
+        ([("x", list[str], setting((), "X", "X.", group="rows"))], "a setting is bool"),
+        ([("x", int, setting(False, "X", "X.", group="rows"))], "the default is not of type int"),
+        ([("x", bool, setting(False, "X", "X.", group="nope"))], "unknown group"),
+        (
+            [
+                ("n", int, setting(0, "N", "N.", group="rows")),
+                ("x", bool, setting(False, "X", "X.", group="rows", depends_on="n")),
+            ],
+            "earlier boolean",
+        ),
+        (
+            [
+                ("x", bool, setting(False, "X", "X.", group="rows", depends_on="y")),
+                ("y", bool, setting(False, "Y", "Y.", group="rows")),
+            ],
+            "earlier boolean",
+        ),
+    ],
+)
+def test_a_declaration_mistake_fails_when_the_definitions_are_derived(
+    declared: list, problem: str
+) -> None:
+    with pytest.raises(TypeError, match=problem):
+        definitions_of(_one_field(*declared))
 
 
 def test_from_dict_of_nothing_is_the_defaults() -> None:
@@ -175,6 +247,19 @@ def test_wrong_type_or_value_is_refused_with_the_key_named(key: str, value: obje
     assert DEFINITIONS_BY_KEY[key].label in info.value.message
 
 
+def test_declared_rules_refuse_with_the_same_messages_as_before() -> None:
+    with pytest.raises(InvalidSettingError) as info:
+        FortnoxSettings.from_dict({"cost_center": "1234567", "time_report_cause_code": "xyz"})
+    codes = ", ".join(sorted(limits.ATTENDANCE_CAUSE_CODES))
+    assert info.value.problems == {
+        "cost_center": "Lägg till kostnadsställe (cost_center) får vara högst 6 tecken "
+        "(en kostnadsställekod i Fortnox).",
+        "time_report_cause_code": "Orsakskod för tidsrapport (time_report_cause_code) måste "
+        f"vara en av Fortnox orsakskoder för närvaro: {codes}.",
+    }
+    assert FortnoxSettings.from_dict({"cost_center": " 123456 "}).cost_center == "123456"
+
+
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(SettingError) as info:
         FortnoxSettings.from_dict({"nope": 1, "sort_by_actions": "ja", "order_text": 5})
@@ -194,3 +279,43 @@ def test_settings_are_frozen_and_hashable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.sort_by_actions = True  # type: ignore[misc]
     assert hash(settings) == hash(FortnoxSettings())
+
+
+# --- the page and its form come from the same fields ---------------------------------------------
+
+
+def test_every_field_is_on_the_settings_page_with_its_label_and_help_in_its_group(client, login):
+    import html
+
+    login("admin")
+    page = client.get("/settings/integration").get_data(as_text=True)
+    positions = []
+    for declared in dataclasses.fields(FortnoxSettings):
+        key, meta = declared.name, declared.metadata
+        position = page.index(f'name="{key}"')
+        group_start = page.index(f'id="group-{meta["group"]}"')
+        group_end = page.index("</section>", group_start)
+        assert group_start < position < group_end, key
+        assert html.escape(meta["label"], quote=False) in page[group_start:group_end], key
+        assert html.escape(meta["help"], quote=False) in page[group_start:group_end], key
+        positions.append(position)
+    assert positions == sorted(positions)  # the declaration's (the spec's) order
+
+
+def test_the_form_has_every_field_with_its_label_kind_and_default(app):
+    from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+
+    from app.integrations.forms import settings_form_class, submitted_changes
+
+    kinds = {bool: BooleanField, int: IntegerField, str: StringField, tuple[str, ...]: StringField}
+    hints = typing.get_type_hints(FortnoxSettings)
+    with app.test_request_context():
+        form = settings_form_class()(data=FortnoxSettings().to_dict())
+        for declared in dataclasses.fields(FortnoxSettings):
+            field = form[declared.name]
+            assert field.label.text == declared.metadata["label"], declared.name
+            assert field.description == declared.metadata["help"], declared.name
+            kind = TextAreaField if declared.metadata["multiline"] else kinds[hints[declared.name]]
+            assert type(field) is kind, declared.name
+        # What the untouched form submits is every field's default.
+        assert FortnoxSettings.from_dict(submitted_changes(form)) == FortnoxSettings()
