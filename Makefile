@@ -67,7 +67,8 @@ test: $(STAMP) $(THIRDPARTY_STAMP) translations
 
 ## make soak: the long campaigns (PostgreSQL and Redis as for CI): the Fortnox send fault
 ## campaign, 200 orders, two RQ workers, faults, a killed worker (tests/soak/test_send_soak.py);
-## the generated API campaign, 400 cases an operation (tests/soak/test_api_fuzz_soak.py); the
+## the generated API campaign, 400 cases an operation as an admin and 50 as a technician
+## (tests/soak/test_api_fuzz_soak.py, test_api_fuzz_technician_soak.py); the
 ## protocol PDF of the largest order the limits allow (tests/soak/test_protocol_soak.py)
 soak: $(STAMP)
 	ORDNA_SOAK=1 $(BIN)/pytest -q -s -m soak tests/soak

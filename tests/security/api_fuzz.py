@@ -92,6 +92,7 @@ class Seed:
     token: str
     path: dict[str, Any]
     body: dict[str, Any]
+    technician_token: str = ""  # the subgroup Väst technician's (assigned the seeded order)
 
 
 # The seed of the running module (`fuzz_world` sets it): the hooks read it when they draw a
@@ -157,10 +158,12 @@ def seed() -> Seed:
     )
     db.session.add(run)
     token = create_api_token(admin, "fuzz")
+    technician_token = create_api_token(technician, "fuzz")
     db.session.commit()
     job_id = enqueue(_noop_job, owner_id=admin.id)
     return Seed(
         token=token,
+        technician_token=technician_token,
         path={
             "customer_id": customer.id,
             "facility_id": facility.id,
@@ -263,14 +266,18 @@ def fuzz_world() -> Iterator[tuple[Flask, Seed]]:
             db.engine.dispose()
 
 
-def call(case: Any, app: Flask, found: Seed, checks: list[Any]) -> None:
-    """Send ``case`` to ``app`` as the seeded administrator and run ``checks`` on the answer.
+def call(
+    case: Any, app: Flask, found: Seed, checks: list[Any], *, as_technician: bool = False
+) -> None:
+    """Send ``case`` to ``app`` as the seeded administrator (or the seeded technician) and run
+    ``checks`` on the answer.
 
     The session is removed first: the test's app context stays pushed, and Flask would reuse
     its session for every request, where production starts each request afresh."""
     db.session.remove()
-    case.call_and_validate(app=app, headers=auth_headers(found), checks=checks)
+    headers = auth_headers(found, as_technician=as_technician)
+    case.call_and_validate(app=app, headers=headers, checks=checks)
 
 
-def auth_headers(found: Seed) -> dict[str, str]:
-    return {"Authorization": f"Bearer {found.token}"}
+def auth_headers(found: Seed, *, as_technician: bool = False) -> dict[str, str]:
+    return {"Authorization": f"Bearer {found.technician_token if as_technician else found.token}"}

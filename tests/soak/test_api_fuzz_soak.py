@@ -26,7 +26,6 @@ pytestmark = [
 ]
 
 MAX_EXAMPLES = int(os.environ.get("SOAK_FUZZ_EXAMPLES", "400"))
-
 schema = api_fuzz.load_schema(max_examples=MAX_EXAMPLES, excluded=api_fuzz.EXCLUDED_SOAK)
 
 
