@@ -133,7 +133,13 @@ def test_customer_signs_on_a_phone_and_the_protocol_pdf_holds_it_all(phone, live
     expect(page.locator(".flash")).to_have_text("Ordern är signerad.")
     shown = page.locator("img[data-signature-image]")
     expect(shown).to_be_visible()
-    assert page.evaluate("document.querySelector('img[data-signature-image]').naturalWidth") > 0
+    # The drawing comes from /orders/<id>/signature.png: wait until it has loaded (a busy
+    # machine is slow to serve it); a broken image never gets a width, and this times out.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('img[data-signature-image]');"
+        " return img.complete && img.naturalWidth > 0; }",
+        timeout=15_000,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#signering").screenshot(path=str(ARTIFACTS / "order-signed-phone.png"))
     page.set_viewport_size(DESKTOP)
